@@ -1,0 +1,47 @@
+"""`qwq-desktop`: the GUI (no subcommand), terminal chat, model info and the model manager."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import __version__
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="qwq-desktop",
+        description="Private, offline chat with QwQ-32B and other GGUF models.",
+    )
+    parser.add_argument("--version", action="version", version=f"qwq-desktop {__version__}")
+    parser.add_argument("--model", help="GGUF file to open in the desktop app")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    from .model_info import add_info_parser
+    from .terminal_chat import add_chat_parser
+
+    add_chat_parser(sub)
+    add_info_parser(sub)
+    try:
+        from .models.cli import add_models_parser
+    except ImportError:  # the model manager is optional at this layer
+        add_models_parser = None
+    if add_models_parser is not None:
+        add_models_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `qwq-desktop` command."""
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        from .ui.main_window import run_gui
+
+        return run_gui(argv, model=args.model)
+    return int(args.handler(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

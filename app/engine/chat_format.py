@@ -1,0 +1,131 @@
+"""Turn a conversation into the exact prompt text the model sees.
+
+The model's own Jinja chat template (from the GGUF) is rendered in a sandbox. Thinking is stripped
+from earlier assistant turns before rendering (Qwen's rule for QwQ: history keeps final answers
+only), and ``enable_thinking=True`` is passed because some QwQ template copies switch thinking off
+without it. Models without a template (base models) get a plain-text fallback.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from jinja2 import TemplateError as JinjaTemplateError
+from jinja2.ext import loopcontrols
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from .errors import TemplateError
+from .reasoning import strip_thinking
+
+Message = dict  # {"role": "system"|"user"|"assistant", "content": str}
+
+
+@dataclass(frozen=True)
+class RenderedPrompt:
+    """The prompt text and how it was produced."""
+
+    text: str
+    uses_template: bool
+    stop_strings: tuple[str, ...] = ()
+    starts_in_thinking: bool = False  # the template pre-filled "<think>" (reply starts inside it)
+
+
+class ChatFormatter:
+    """Renders conversations with a model's chat template, or the plain-text fallback."""
+
+    def __init__(self, template: str | None, bos_token: str = "", eos_token: str = "") -> None:
+        self.template_source = template
+        self.bos_token = bos_token
+        self.eos_token = eos_token
+        self._template = None
+        if template:
+            env = ImmutableSandboxedEnvironment(
+                trim_blocks=True, lstrip_blocks=True, extensions=[loopcontrols]
+            )
+            env.globals["raise_exception"] = _raise_exception
+            env.globals["strftime_now"] = _strftime_now
+            try:
+                self._template = env.from_string(template)
+            except JinjaTemplateError as exc:
+                raise TemplateError(
+                    f"The model's chat template is invalid ({exc})",
+                    "pick another copy of the model or report it to its publisher",
+                ) from exc
+
+    @property
+    def has_template(self) -> bool:
+        return self._template is not None
+
+    def render(
+        self, messages: Sequence[Message], add_generation_prompt: bool = True
+    ) -> RenderedPrompt:
+        """Render ``messages`` (thinking stripped from assistant turns) into prompt text."""
+        clean = [_clean_message(m) for m in messages]
+        if self._template is None:
+            return _fallback(clean, add_generation_prompt)
+        try:
+            text = self._template.render(
+                messages=clean,
+                add_generation_prompt=add_generation_prompt,
+                bos_token=self.bos_token,
+                eos_token=self.eos_token,
+                enable_thinking=True,
+                tools=None,
+            )
+        except JinjaTemplateError as exc:
+            raise TemplateError(
+                f"The model's chat template failed on this conversation ({exc})",
+                "check that roles alternate user/assistant, or start a new chat",
+            ) from exc
+        tail = text.rstrip()
+        return RenderedPrompt(
+            text=text,
+            uses_template=True,
+            starts_in_thinking=add_generation_prompt and tail.endswith("<think>"),
+        )
+
+
+def formatter_for(facts) -> ChatFormatter:
+    """The formatter for a model, from the template and BOS/EOS texts in its GGUF header."""
+    return ChatFormatter(facts.chat_template, bos_token=facts.bos_text, eos_token=facts.eos_text)
+
+
+def prompt_as_seen(facts, rendered: RenderedPrompt) -> str:
+    """The text the model sees: the rendered prompt plus the BOS token llama.cpp adds."""
+    if facts.add_bos and facts.bos_text and not rendered.text.startswith(facts.bos_text):
+        return facts.bos_text + rendered.text
+    return rendered.text
+
+
+def _clean_message(message: Message) -> dict:
+    role = message.get("role", "user")
+    content = message.get("content") or ""
+    if role == "assistant":
+        content = strip_thinking(content)
+    return {"role": role, "content": content}
+
+
+def _fallback(messages: list[dict], add_generation_prompt: bool) -> RenderedPrompt:
+    """Plain text for models without a template.
+
+    A single user message is a plain completion (the text itself, as a base model expects);
+    a longer conversation becomes a "User:/Assistant:" transcript that stops at the next "User:".
+    """
+    if len(messages) == 1 and messages[0]["role"] == "user":
+        return RenderedPrompt(text=messages[0]["content"], uses_template=False)
+    labels = {"system": "System", "user": "User", "assistant": "Assistant"}
+    parts = [f"{labels.get(m['role'], m['role'].title())}: {m['content']}" for m in messages]
+    text = "\n\n".join(parts)
+    if add_generation_prompt:
+        text += "\n\nAssistant:"
+    return RenderedPrompt(text=text, uses_template=False, stop_strings=("\nUser:", "\n\nUser:"))
+
+
+def _raise_exception(message: str):
+    raise JinjaTemplateError(message)
+
+
+def _strftime_now(fmt: str) -> str:
+    return datetime.datetime.now().strftime(fmt)

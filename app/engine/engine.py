@@ -1,0 +1,442 @@
+"""ChatEngine: one loaded GGUF model and the chat turns streamed from it. No Qt.
+
+One thread should own an engine; calls are serialised by a lock. Generation checks the cancel
+event at every token, and llama.cpp's abort callback stops a long prompt evaluation mid-batch.
+The KV cache is reused across turns: a follow-up evaluates only tokens past the common prefix.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import random
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from .chat_format import RenderedPrompt, formatter_for
+from .context_fit import fit_conversation
+from .detokenizer import IncrementalDetokenizer
+from .errors import ModelLoadError
+from .events import ContextNotice, TextDelta, TurnFinished, TurnResult, TurnStats
+from .hardware import HardwareInfo, probe_hardware
+from .llama_log import LoadReport, capture_llama_log, parse_log
+from .model_facts import ModelFacts, read_model_facts
+from .planner import MemoryPlan, plan_memory
+from .reasoning import ReasoningParser
+from .sampling import SamplingParams, enforce_reasoning_rules, preset_for
+from .stop_strings import StopStringFilter
+from .threads import ThreadPlan, choose_threads
+
+THINK_CLOSE_INJECTION = "\n</think>\n\n"
+N_BATCH = 512
+# Context beyond what Qwen2 was trained on (32K) needs YaRN scaling.
+QWEN_NATIVE_CONTEXT = 32768
+_GGML_TYPES = {"f32": 0, "f16": 1, "q4_0": 2, "q8_0": 8}
+
+
+@dataclass
+class LoadOptions:
+    """How to load a model; ``None`` lets the memory planner and thread chooser decide."""
+
+    n_ctx: int | None = None
+    n_gpu_layers: int | None = None
+    kv_cache_type: str = "f16"
+    n_threads: int | None = None
+    for_gui: bool = True
+    seed: int | None = None
+
+
+class ChatEngine:
+    """A loaded model plus everything needed to stream chat turns from it."""
+
+    def __init__(
+        self,
+        llama,
+        facts: ModelFacts,
+        plan: MemoryPlan,
+        threads: ThreadPlan,
+        hardware: HardwareInfo,
+        load_report: LoadReport,
+    ) -> None:
+        self.llama = llama
+        self.facts = facts
+        self.plan = plan
+        self.threads = threads
+        self.hardware = hardware
+        self.load_report = load_report
+        self._lock = threading.RLock()
+        self._abort = threading.Event()
+        self._abort_cb = _make_abort_callback(self._abort)
+        self._vocab = llama._model.vocab
+        self._piece_cache: dict[int, bytes] = {}
+        self._eog_cache: dict[int, bool] = {}
+        self.formatter = formatter_for(facts)
+        self._bos_text = facts.bos_text
+
+    # ---- loading -------------------------------------------------------------------------
+    @classmethod
+    def load(
+        cls,
+        path: str | Path,
+        options: LoadOptions | None = None,
+        hardware: HardwareInfo | None = None,
+    ) -> ChatEngine:
+        """Read the header, plan memory, then load the model (raises EngineError subclasses)."""
+        options = options or LoadOptions()
+        facts = read_model_facts(path)
+        hardware = hardware or probe_hardware()
+        plan = plan_memory(
+            facts,
+            hardware,
+            n_ctx=options.n_ctx,
+            kv_cache_type=options.kv_cache_type,
+            n_gpu_layers=options.n_gpu_layers,
+        )
+        threads = choose_threads(hardware.physical_cores, for_gui=options.for_gui)
+        if options.n_threads:
+            threads = ThreadPlan(options.n_threads, options.n_threads)
+        llama, report = _load_llama(facts, plan, threads, options.seed)
+        return cls(llama, facts, plan, threads, hardware, report)
+
+    def close(self) -> None:
+        """Free the model (idempotent)."""
+        with self._lock:
+            if self.llama is not None:
+                self.llama.close()
+                self.llama = None
+
+    @property
+    def n_ctx(self) -> int:
+        return self.plan.n_ctx
+
+    @property
+    def device_summary(self) -> str:
+        """What really happened at load: device and layers offloaded (from llama.cpp's log)."""
+        report = self.load_report
+        devices = report.gpu_devices()
+        if report.offloaded_layers and devices:
+            return f"{', '.join(devices)}: {report.offloaded_layers}/{report.total_layers} layers"
+        return "CPU"
+
+    def default_sampling(self) -> SamplingParams:
+        """The recommended sampling preset for this model."""
+        return preset_for(self.facts)
+
+    # ---- prompts -------------------------------------------------------------------------
+    def render(self, messages: Sequence[dict]) -> RenderedPrompt:
+        """The exact prompt text for ``messages`` (thinking stripped from history)."""
+        return self.formatter.render(messages, add_generation_prompt=True)
+
+    def tokenize_prompt(self, text: str) -> list[int]:
+        add_bos = self.facts.add_bos and not (self._bos_text and text.startswith(self._bos_text))
+        return self.llama.tokenize(text.encode("utf-8"), add_bos=add_bos, special=True)
+
+    def count_prompt_tokens(self, messages: Sequence[dict]) -> int:
+        """Tokens the prompt for ``messages`` takes (for the context meter)."""
+        with self._lock:
+            return len(self.tokenize_prompt(self.render(messages).text))
+
+    def reset_cache(self) -> None:
+        """Forget the KV cache (the next turn evaluates its whole prompt)."""
+        with self._lock:
+            self.llama.reset()
+            self.llama._ctx.kv_cache_clear()
+
+    def cancel(self) -> None:
+        """Abort an evaluation in progress (safe from any thread)."""
+        self._abort.set()
+
+    # ---- chat ----------------------------------------------------------------------------
+    def chat(
+        self,
+        messages: Sequence[dict],
+        params: SamplingParams | None = None,
+        cancel: threading.Event | None = None,
+    ) -> TurnResult:
+        """Run one turn to completion and return the result."""
+        result = None
+        for event in self.stream_chat(messages, params, cancel):
+            if isinstance(event, TurnFinished):
+                result = event.result
+        assert result is not None
+        return result
+
+    def stream_chat(
+        self,
+        messages: Sequence[dict],
+        params: SamplingParams | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Iterator[TextDelta | ContextNotice | TurnFinished]:
+        """Stream one assistant turn for ``messages``; the last event is always TurnFinished."""
+        params, _notes = enforce_reasoning_rules(params or self.default_sampling(), self.facts)
+        cancel = cancel or threading.Event()
+        with self._lock:
+            if self.llama is None:
+                raise ModelLoadError("The model was closed", "load it again")
+            yield from self._turn(list(messages), params, cancel)
+
+    def _turn(self, messages: list[dict], params: SamplingParams, cancel: threading.Event):
+        t_start = time.perf_counter()
+        stats = TurnStats(n_ctx=self.n_ctx)
+        max_tokens = params.max_tokens or self.n_ctx
+        reserve = min(max_tokens, max(64, self.n_ctx // 4))
+        rendered_holder: list[RenderedPrompt] = []
+
+        def tokenize(msgs: Sequence[dict]) -> list[int]:
+            rendered = self.render(msgs)
+            rendered_holder[:] = [rendered]
+            return self.tokenize_prompt(rendered.text)
+
+        fitted = fit_conversation(messages, tokenize, self.n_ctx, reserve)
+        # The last render tried is not always the one kept: render the kept messages again.
+        rendered = self.render(fitted.messages) if fitted.dropped_indices else rendered_holder[0]
+        prompt = fitted.prompt_tokens
+        stats.prompt_tokens = len(prompt)
+        stats.dropped_messages = list(fitted.dropped_indices)
+        if fitted.dropped_indices:
+            yield ContextNotice(fitted.dropped_indices, len(prompt), self.n_ctx)
+
+        parser = ReasoningParser(
+            starts_in_thinking=rendered.starts_in_thinking, enabled=self.facts.is_reasoning
+        )
+        stops = StopStringFilter(rendered.stop_strings)
+        detok = IncrementalDetokenizer(self._piece)
+        llama = self.llama
+
+        # Prompt: reuse the cached prefix, evaluate the rest (abortable mid-batch).
+        t_prompt = time.perf_counter()
+        reuse = _common_prefix(llama.input_ids[: llama.n_tokens], prompt)
+        reuse = min(reuse, len(prompt) - 1)
+        stats.cached_tokens = reuse
+        stats.evaluated_prompt_tokens = len(prompt) - reuse
+        llama.n_tokens = reuse
+        if not self._eval_abortable(prompt[reuse:], cancel):
+            stats.prompt_eval_s = time.perf_counter() - t_prompt
+            stats.stop_reason = "cancelled"
+            yield TurnFinished(TurnResult("", "", stats))
+            return
+        stats.prompt_eval_s = time.perf_counter() - t_prompt
+
+        llama.set_seed(params.seed if params.seed is not None else random.getrandbits(31))
+        sampler = llama._init_sampler(
+            top_k=params.top_k,
+            top_p=params.top_p,
+            min_p=params.min_p,
+            temp=params.temperature,
+            repeat_penalty=params.repeat_penalty,
+            presence_penalty=params.presence_penalty,
+        )
+        budget = _thinking_budget(params, max_tokens, self.facts.is_reasoning)
+        answer_room = max(32, min(1024, max_tokens // 4))
+        ctx = llama._ctx
+        t_decode = time.perf_counter()
+        stop_reason = "length"
+        n_out = 0
+        while True:
+            if cancel.is_set():
+                stop_reason = "cancelled"
+                break
+            if n_out >= max_tokens:
+                stop_reason = "length"
+                break
+            if llama.n_tokens >= self.n_ctx:
+                stop_reason = "context_full"
+                break
+            token = sampler.sample(ctx, -1)
+            if stats.time_to_first_token_s is None:
+                stats.time_to_first_token_s = time.perf_counter() - t_start
+                t_decode = time.perf_counter()
+            if self._is_eog(token):
+                stop_reason = "eos"
+                break
+            n_out += 1
+            thinking = parser.in_thinking
+            if thinking:
+                stats.thinking_tokens += 1
+            to_eval = [token]
+            text = detok.push(token)
+            if thinking and (
+                (budget is not None and stats.thinking_tokens >= budget)
+                or self.n_ctx - llama.n_tokens <= answer_room
+            ):
+                forced = self._tokens_for(THINK_CLOSE_INJECTION)
+                to_eval += forced
+                text += detok.flush() + THINK_CLOSE_INJECTION
+                stats.thinking_budget_hit = True
+            for delta in parser.feed(text):
+                yield from stops.filter(delta)
+            if stops.stopped:
+                stop_reason = "stop_string"
+                break
+            if llama.n_tokens + len(to_eval) > self.n_ctx:
+                stop_reason = "context_full"
+                break
+            llama.eval(to_eval)
+        for delta in parser.feed(detok.flush()) + parser.flush():
+            yield from stops.filter(delta)
+        yield from stops.flush()
+        now = time.perf_counter()
+        stats.completion_tokens = n_out
+        stats.decode_s = now - t_decode
+        if n_out > 1 and stats.decode_s > 0:
+            stats.tokens_per_s = (n_out - 1) / stats.decode_s if n_out > 1 else None
+        stats.stop_reason = stop_reason  # type: ignore[assignment]
+        yield TurnFinished(TurnResult(stops.answer(parser.answer), parser.thinking, stats))
+
+    # ---- llama.cpp helpers -----------------------------------------------------------------
+    def _eval_abortable(self, tokens: list[int], cancel: threading.Event) -> bool:
+        """Evaluate ``tokens``; False if ``cancel`` (or ``self.cancel()``) stopped it."""
+        if cancel.is_set():
+            return False
+        self._abort.clear()
+        watcher = _CancelRelay(cancel, self._abort)
+        _set_abort_callback(self.llama, self._abort_cb)
+        try:
+            self.llama.eval(tokens)
+            return not self._abort.is_set()
+        except RuntimeError:
+            if self._abort.is_set() or cancel.is_set():
+                return False
+            raise
+        finally:
+            _set_abort_callback(self.llama, None)
+            watcher.stop()
+            self._abort.clear()
+
+    def _piece(self, token: int) -> bytes:
+        piece = self._piece_cache.get(token)
+        if piece is None:
+            import llama_cpp
+
+            buf = ctypes.create_string_buffer(64)
+            n = llama_cpp.llama_token_to_piece(self._vocab, token, buf, 64, 0, True)
+            if n < 0:
+                buf = ctypes.create_string_buffer(-n)
+                n = llama_cpp.llama_token_to_piece(self._vocab, token, buf, -n, 0, True)
+            piece = buf.raw[:n]
+            self._piece_cache[token] = piece
+        return piece
+
+    def _is_eog(self, token: int) -> bool:
+        eog = self._eog_cache.get(token)
+        if eog is None:
+            import llama_cpp
+
+            eog = bool(llama_cpp.llama_vocab_is_eog(self._vocab, token))
+            self._eog_cache[token] = eog
+        return eog
+
+    def _tokens_for(self, text: str) -> list[int]:
+        return self.llama.tokenize(text.encode("utf-8"), add_bos=False, special=True)
+
+
+def _thinking_budget(params: SamplingParams, max_tokens: int, reasoning: bool) -> int | None:
+    """Thinking tokens allowed: the user's budget, else leave a quarter of max_tokens to answer."""
+    if not reasoning:
+        return None
+    auto = max(1, max_tokens - max(32, min(1024, max_tokens // 4)))
+    if params.thinking_budget is not None:
+        return max(0, min(params.thinking_budget, auto))
+    return auto
+
+
+def _common_prefix(a, b: Sequence[int]) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+class _CancelRelay:
+    """Copies an external cancel event onto the abort flag while a prompt is evaluated."""
+
+    def __init__(self, cancel: threading.Event, abort: threading.Event) -> None:
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(cancel, abort), daemon=True)
+        self._thread.start()
+
+    def _run(self, cancel: threading.Event, abort: threading.Event) -> None:
+        while not self._done.is_set():
+            if cancel.wait(0.02):
+                abort.set()
+                return
+
+    def stop(self) -> None:
+        self._done.set()
+        self._thread.join()
+
+
+def _make_abort_callback(flag: threading.Event):
+    import llama_cpp
+
+    @llama_cpp.ggml_abort_callback
+    def abort(_data) -> bool:
+        return flag.is_set()
+
+    return abort
+
+
+def _set_abort_callback(llama, callback) -> None:
+    import llama_cpp
+
+    fn = llama_cpp.llama_cpp._lib.llama_set_abort_callback
+    fn.argtypes = [ctypes.c_void_p, llama_cpp.ggml_abort_callback, ctypes.c_void_p]
+    fn.restype = None
+    fn(llama._ctx.ctx, callback or llama_cpp.ggml_abort_callback(), None)
+
+
+def _load_llama(facts: ModelFacts, plan: MemoryPlan, threads: ThreadPlan, seed: int | None):
+    from llama_cpp import Llama
+
+    kwargs = dict(
+        model_path=facts.path,
+        n_ctx=plan.n_ctx,
+        n_gpu_layers=plan.n_gpu_layers if plan.n_gpu_layers <= facts.n_layer else -1,
+        n_threads=threads.n_threads,
+        n_threads_batch=threads.n_threads_batch,
+        n_batch=N_BATCH,
+        n_ubatch=N_BATCH,
+        flash_attn=plan.flash_attn,
+        type_k=_GGML_TYPES[plan.kv_cache_type],
+        type_v=_GGML_TYPES[plan.kv_cache_type],
+        verbose=False,
+    )
+    if seed is not None:
+        kwargs["seed"] = seed
+    if (
+        facts.architecture.startswith("qwen")
+        and plan.n_ctx > QWEN_NATIVE_CONTEXT
+        and facts.context_length <= QWEN_NATIVE_CONTEXT
+    ):
+        import llama_cpp
+
+        kwargs.update(
+            rope_scaling_type=llama_cpp.LLAMA_ROPE_SCALING_TYPE_YARN,
+            yarn_orig_ctx=QWEN_NATIVE_CONTEXT,
+            rope_freq_scale=QWEN_NATIVE_CONTEXT / plan.n_ctx,
+        )
+    with capture_llama_log() as lines:
+        try:
+            llama = Llama(**kwargs)
+        except (ValueError, RuntimeError, OSError) as exc:
+            report = parse_log("".join(lines))
+            detail = "; ".join(report.errors[-3:]) or str(exc)
+            hint = "the file may be damaged: verify its sha256 or download it again"
+            if "unknown model architecture" in detail:
+                hint = (
+                    f"this llama.cpp build cannot run '{facts.architecture}' models: "
+                    "update llama-cpp-python"
+                )
+            raise ModelLoadError(
+                f"llama.cpp could not load {Path(facts.path).name} ({detail})", hint
+            ) from exc
+    report = parse_log("".join(lines))
+    return llama, report
+
+
+def replace_params(params: SamplingParams, **changes) -> SamplingParams:
+    return replace(params, **changes)

@@ -1,0 +1,89 @@
+"""Capture llama.cpp's log while a model loads, to report what it really allocated and offloaded."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import re
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+MiB = 2**20
+_lock = threading.Lock()
+
+
+@dataclass
+class LoadReport:
+    """What llama.cpp said while loading: buffer sizes (bytes), offloaded layers, devices."""
+
+    model_buffers: dict[str, int] = field(default_factory=dict)
+    kv_buffers: dict[str, int] = field(default_factory=dict)
+    compute_buffers: dict[str, int] = field(default_factory=dict)
+    offloaded_layers: int | None = None
+    total_layers: int | None = None
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def model_bytes(self) -> int:
+        return sum(self.model_buffers.values())
+
+    @property
+    def kv_bytes(self) -> int:
+        return sum(self.kv_buffers.values())
+
+    @property
+    def compute_bytes(self) -> int:
+        return sum(self.compute_buffers.values())
+
+    @property
+    def total_bytes(self) -> int:
+        return self.model_bytes + self.kv_bytes + self.compute_bytes
+
+    def gpu_devices(self) -> list[str]:
+        names = set(self.model_buffers) | set(self.kv_buffers) | set(self.compute_buffers)
+        return sorted(n for n in names if not n.upper().startswith("CPU"))
+
+
+_MODEL_RE = re.compile(r"(\S+) model buffer size\s*=\s*([\d.]+) MiB")
+_KV_RE = re.compile(r"(\S+) KV buffer size\s*=\s*([\d.]+) MiB")
+_COMPUTE_RE = re.compile(r"(\S+)\s+(?:compute|output) buffer size\s*=\s*([\d.]+) MiB")
+_OFFLOAD_RE = re.compile(r"offloaded (\d+)/(\d+) layers to GPU")
+
+
+def parse_log(text: str, report: LoadReport | None = None) -> LoadReport:
+    """Parse llama.cpp log text into a LoadReport."""
+    report = report or LoadReport()
+    for regex, target in (
+        (_MODEL_RE, report.model_buffers),
+        (_KV_RE, report.kv_buffers),
+        (_COMPUTE_RE, report.compute_buffers),
+    ):
+        for name, size in regex.findall(text):
+            target[name] = target.get(name, 0) + int(float(size) * MiB)
+    m = _OFFLOAD_RE.search(text)
+    if m:
+        report.offloaded_layers, report.total_layers = int(m.group(1)), int(m.group(2))
+    report.errors += [line for line in text.splitlines() if "error" in line.lower()]
+    return report
+
+
+@contextlib.contextmanager
+def capture_llama_log() -> Iterator[list[str]]:
+    """Collect llama.cpp log lines (in a list) for the duration of the block."""
+    import llama_cpp
+    from llama_cpp import _logger
+
+    lines: list[str] = []
+
+    @llama_cpp.llama_log_callback
+    def callback(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
+        lines.append(text.decode("utf-8", errors="replace"))
+        _logger.llama_log_callback(level, text, user_data)
+
+    with _lock:
+        llama_cpp.llama_log_set(callback, ctypes.c_void_p(0))
+        try:
+            yield lines
+        finally:
+            llama_cpp.llama_log_set(_logger.llama_log_callback, ctypes.c_void_p(0))

@@ -1,0 +1,192 @@
+"""Facts about a GGUF model read from its header with gguf.GGUFReader, without loading weights."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .errors import ModelFileError
+
+GGUF_MAGIC = b"GGUF"
+THINK_OPEN = "<think>"
+THINK_CLOSE = "</think>"
+
+
+@dataclass
+class ModelFacts:
+    """What the planner, the chat formatter and the UI need to know about a model."""
+
+    path: str
+    file_size: int
+    name: str
+    architecture: str
+    parameters: int
+    quant_type: str
+    context_length: int
+    n_layer: int
+    n_embd: int
+    n_head: int
+    n_kv_head: int
+    head_dim: int
+    n_vocab: int
+    n_ff: int
+    tensor_bytes: int
+    chat_template: str | None
+    bos_token_id: int | None
+    eos_token_id: int | None
+    add_bos: bool
+    bos_text: str = ""
+    eos_text: str = ""
+    special_tokens: dict[str, int] = field(default_factory=dict)
+    tensor_types: dict[str, int] = field(default_factory=dict)
+    rope_freq_base: float | None = None
+
+    @property
+    def is_reasoning(self) -> bool:
+        """True for models that think in ``<think>`` blocks (QwQ, DeepSeek-R1 distills, Qwen3)."""
+        return THINK_CLOSE in self.special_tokens or (
+            self.chat_template is not None and THINK_OPEN in self.chat_template
+        )
+
+    @property
+    def is_qwq_family(self) -> bool:
+        return "qwq" in self.name.lower() or "qwq" in Path(self.path).name.lower()
+
+    @property
+    def layer_bytes(self) -> int:
+        """Average bytes of one repeating block (what offloading one layer moves to a GPU)."""
+        return self.tensor_bytes // max(1, self.n_layer)
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["is_reasoning"] = self.is_reasoning
+        data.pop("tensor_types")
+        data["has_chat_template"] = self.chat_template is not None
+        data.pop("chat_template")
+        return data
+
+
+def _field(reader, key: str):
+    f = reader.fields.get(key)
+    if f is None:
+        return None
+    try:
+        return f.contents()
+    except Exception:  # noqa: BLE001 - a malformed field reads as absent
+        return None
+
+
+def read_model_facts(path: str | os.PathLike[str]) -> ModelFacts:
+    """Read a GGUF's header; raises ModelFileError for a missing, unreadable or non-GGUF file."""
+    p = Path(path)
+    if not p.exists():
+        raise ModelFileError(f"Model file not found: {p}", "check the path or pick the file again")
+    if not p.is_file():
+        raise ModelFileError(f"Not a file: {p}", "choose a .gguf file, not a folder")
+    try:
+        with p.open("rb") as fh:
+            magic = fh.read(4)
+    except OSError as exc:
+        raise ModelFileError(
+            f"Cannot read {p}: {exc.strerror}", "check the file's permissions"
+        ) from exc
+    if magic != GGUF_MAGIC:
+        raise ModelFileError(
+            f"{p.name} is not a GGUF model file",
+            "QwQ Desktop runs llama.cpp GGUF files; convert safetensors with `qwq-quantize`",
+        )
+    import gguf  # imported lazily: numpy-heavy
+
+    try:
+        reader = gguf.GGUFReader(str(p), "r")
+    except Exception as exc:  # noqa: BLE001 - gguf raises many kinds on a broken file
+        raise ModelFileError(
+            f"{p.name} is a damaged or truncated GGUF file ({exc})",
+            "download it again or verify its sha256",
+        ) from exc
+    return _facts_from_reader(p, reader)
+
+
+def _facts_from_reader(p: Path, reader) -> ModelFacts:
+    import gguf
+
+    arch = _field(reader, "general.architecture") or "unknown"
+
+    def arch_int(key: str, default: int = 0) -> int:
+        value = _field(reader, f"{arch}.{key}")
+        if isinstance(value, list):  # per-layer arrays (some architectures)
+            value = max(value) if value else None
+        return int(value) if value is not None else default
+
+    n_embd = arch_int("embedding_length")
+    n_head = arch_int("attention.head_count", 1)
+    n_kv_head = arch_int("attention.head_count_kv", n_head)
+    head_dim = arch_int("attention.key_length", n_embd // max(1, n_head))
+    tokens = _field(reader, "tokenizer.ggml.tokens") or []
+
+    tensor_bytes = 0
+    parameters = 0
+    type_counts: dict[str, int] = {}
+    for t in reader.tensors:
+        tensor_bytes += int(t.n_bytes)
+        parameters += int(t.n_elements)
+        tname = t.tensor_type.name
+        type_counts[tname] = type_counts.get(tname, 0) + int(t.n_bytes)
+
+    file_type = _field(reader, "general.file_type")
+    quant = _quant_name(file_type, type_counts, gguf)
+    special: dict[str, int] = {}
+    for i, tok in enumerate(tokens):
+        if tok in (THINK_OPEN, THINK_CLOSE, "<|im_start|>", "<|im_end|>", "<|endoftext|>"):
+            special[tok] = i
+    bos = _field(reader, "tokenizer.ggml.bos_token_id")
+    eos = _field(reader, "tokenizer.ggml.eos_token_id")
+    add_bos = _field(reader, "tokenizer.ggml.add_bos_token")
+    name = _field(reader, "general.name") or p.stem
+    ctx = arch_int("context_length", 2048)
+    return ModelFacts(
+        path=str(p),
+        file_size=p.stat().st_size,
+        name=str(name),
+        architecture=str(arch),
+        parameters=parameters,
+        quant_type=quant,
+        context_length=ctx,
+        n_layer=arch_int("block_count"),
+        n_embd=n_embd,
+        n_head=n_head,
+        n_kv_head=n_kv_head,
+        head_dim=head_dim,
+        n_vocab=len(tokens) or arch_int("vocab_size"),
+        n_ff=arch_int("feed_forward_length"),
+        tensor_bytes=tensor_bytes,
+        chat_template=_field(reader, "tokenizer.chat_template"),
+        bos_token_id=int(bos) if bos is not None else None,
+        eos_token_id=int(eos) if eos is not None else None,
+        add_bos=bool(add_bos) if add_bos is not None else arch != "qwen2",
+        bos_text=_token_at(tokens, bos),
+        eos_text=_token_at(tokens, eos),
+        special_tokens=special,
+        tensor_types=type_counts,
+        rope_freq_base=_field(reader, f"{arch}.rope.freq_base"),
+    )
+
+
+def _token_at(tokens: list, index) -> str:
+    if index is None or not 0 <= int(index) < len(tokens):
+        return ""
+    return str(tokens[int(index)])
+
+
+def _quant_name(file_type, type_counts: dict[str, int], gguf) -> str:
+    if file_type is not None:
+        try:
+            return (
+                gguf.LlamaFileType(int(file_type)).name.replace("MOSTLY_", "").replace("ALL_", "")
+            )
+        except ValueError:
+            pass
+    if not type_counts:
+        return "unknown"
+    return max(type_counts, key=type_counts.get)

@@ -1,0 +1,1 @@
+"""Package data: icons, desktop entry, themes, model catalogue, default prompts."""
