@@ -68,7 +68,8 @@ class ChatEngine:
         self.load_report = load_report
         self._lock = threading.RLock()
         self._abort = threading.Event()
-        self._abort_cb = _make_abort_callback(self._abort)
+        self._abort_watch: list[threading.Event | None] = [None]
+        self._abort_cb = _make_abort_callback(self._abort, self._abort_watch)
         self._vocab = llama._model.vocab
         self._piece_cache: dict[int, bytes] = {}
         self._eog_cache: dict[int, bool] = {}
@@ -287,22 +288,26 @@ class ChatEngine:
 
     # ---- llama.cpp helpers -----------------------------------------------------------------
     def _eval_abortable(self, tokens: list[int], cancel: threading.Event) -> bool:
-        """Evaluate ``tokens``; False if ``cancel`` (or ``self.cancel()``) stopped it."""
+        """Evaluate ``tokens``; False if ``cancel`` (or ``self.cancel()``) stopped it.
+
+        llama.cpp polls the abort callback between graph nodes, so a Stop interrupts even one
+        long batch of a big model.
+        """
         if cancel.is_set():
             return False
         self._abort.clear()
-        watcher = _CancelRelay(cancel, self._abort)
+        self._abort_watch[0] = cancel
         _set_abort_callback(self.llama, self._abort_cb)
         try:
             self.llama.eval(tokens)
-            return not self._abort.is_set()
+            return not (self._abort.is_set() or cancel.is_set())
         except RuntimeError:
             if self._abort.is_set() or cancel.is_set():
                 return False
             raise
         finally:
             _set_abort_callback(self.llama, None)
-            watcher.stop()
+            self._abort_watch[0] = None
             self._abort.clear()
 
     def _piece(self, token: int) -> bytes:
@@ -351,31 +356,14 @@ def _common_prefix(a, b: Sequence[int]) -> int:
     return n
 
 
-class _CancelRelay:
-    """Copies an external cancel event onto the abort flag while a prompt is evaluated."""
-
-    def __init__(self, cancel: threading.Event, abort: threading.Event) -> None:
-        self._done = threading.Event()
-        self._thread = threading.Thread(target=self._run, args=(cancel, abort), daemon=True)
-        self._thread.start()
-
-    def _run(self, cancel: threading.Event, abort: threading.Event) -> None:
-        while not self._done.is_set():
-            if cancel.wait(0.02):
-                abort.set()
-                return
-
-    def stop(self) -> None:
-        self._done.set()
-        self._thread.join()
-
-
-def _make_abort_callback(flag: threading.Event):
+def _make_abort_callback(flag: threading.Event, watched: list[threading.Event | None]):
+    """A ggml abort callback: true once ``flag`` or the watched cancel event is set."""
     import llama_cpp
 
     @llama_cpp.ggml_abort_callback
     def abort(_data) -> bool:
-        return flag.is_set()
+        cancel = watched[0]
+        return flag.is_set() or (cancel is not None and cancel.is_set())
 
     return abort
 

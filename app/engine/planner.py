@@ -193,11 +193,18 @@ def plan_memory(
             if n_ctx is None and ctx < min(facts.context_length, AUTO_CONTEXT_CAP):
                 plan.notes.append(f"context limited to {_ctx_label(ctx)} by memory")
             return plan
-    raise _refusal(facts, hw, n_ctx or _candidates(facts, None)[0], kv_cache_type, n_gpu_layers)
+    # With an automatic context, even the smallest one failed: say what that one needs.
+    wanted = n_ctx or _candidates(facts, None)[-1]
+    raise _refusal(facts, hw, wanted, kv_cache_type, n_gpu_layers, even=n_ctx is None)
 
 
 def _refusal(
-    facts: ModelFacts, hw: HardwareInfo, wanted_ctx: int, kv_type: str, n_gpu_layers: int | None
+    facts: ModelFacts,
+    hw: HardwareInfo,
+    wanted_ctx: int,
+    kv_type: str,
+    n_gpu_layers: int | None,
+    even: bool = False,
 ) -> InsufficientMemoryError:
     weights, _, kv, compute = _cost(facts, wanted_ctx, kv_type)
     need = weights + kv + compute
@@ -221,6 +228,7 @@ def _refusal(
         alternatives.append(f"a smaller quantisation such as Q3_K_M (weights about {_gb(smaller)})")
         alternatives.append("closing other applications to free memory")
     message = (
-        f"{facts.name} needs {_gb(need)} at {_ctx_label(wanted_ctx)} context, {_gb(free)} free"
+        f"{facts.name} needs {_gb(need)} {'even ' if even else ''}at {_ctx_label(wanted_ctx)} "
+        f"context, {_gb(free)} free"
     )
     return InsufficientMemoryError(message, "try " + ", or ".join(alternatives), alternatives)

@@ -213,13 +213,13 @@ def test_gemma_completes_a_sentence(gemma_gguf):
         engine.close()
 
 
-def test_corrupt_tensor_data_gives_a_load_error(tmp_path):
-    path = write_tiny_gguf(tmp_path / "broken.gguf", TinyModelSpec())
-    data = path.read_bytes()
-    path.write_bytes(data[: len(data) - 4096])  # tensor data cut short, header intact
+def test_architecture_llama_cpp_cannot_run_gives_a_clear_load_error(tmp_path):
+    path = write_tiny_gguf(tmp_path / "odd.gguf", TinyModelSpec())
+    path.write_bytes(path.read_bytes().replace(b"qwen2", b"qwenX"))  # an unknown architecture
     with pytest.raises(ModelLoadError) as info:
         ChatEngine.load(path, LoadOptions(n_ctx=256, n_threads=1))
-    assert info.value.hint
+    assert "qwenX" in str(info.value)
+    assert "update llama-cpp-python" in info.value.hint
 
 
 def test_thread_choice_leaves_the_gui_a_core():

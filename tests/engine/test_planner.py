@@ -48,7 +48,7 @@ def machine(
     ram = int(ram_gb * GiB)
     return HardwareInfo(
         ram_total=ram,
-        ram_available=int(ram * 0.9),
+        ram_available=ram - 6 * GiB,  # a desktop session with a browser open
         physical_cores=8,
         logical_cores=16,
         gpu_backend=gpu,

@@ -1,0 +1,56 @@
+"""Typed, user-facing store errors. Each message says what happened and what to do."""
+
+from __future__ import annotations
+
+
+class StoreError(Exception):
+    """Base class for expected conversation-store failures.
+
+    ``str(error)`` is a complete sentence for the user; ``hint`` (optional) says what to try.
+    """
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message}: {self.hint}" if self.hint else self.message
+
+
+class StoreOpenError(StoreError):
+    """The database file cannot be opened (unreadable, not a database, damaged)."""
+
+
+class SchemaTooNewError(StoreOpenError):
+    """The database was written by a newer version of the app; it is left untouched."""
+
+
+class MigrationError(StoreOpenError):
+    """Upgrading the database schema failed; the database is unchanged and a backup exists."""
+
+
+class StoreClosedError(StoreError):
+    """The store was used after ``close()``."""
+
+
+class ConversationNotFoundError(StoreError, KeyError):
+    """No conversation has the given id."""
+
+    def __str__(self) -> str:  # KeyError would otherwise quote the message
+        return StoreError.__str__(self)
+
+
+class MessageNotFoundError(StoreError, KeyError):
+    """No message has the given id (or it belongs to another conversation)."""
+
+    def __str__(self) -> str:
+        return StoreError.__str__(self)
+
+
+class ImportFormatError(StoreError, ValueError):
+    """A file offered for import is not a conversation exported by this app."""
+
+
+class StoreIOError(StoreError):
+    """SQLite could not read or write the database (disk full, I/O error, file locked)."""
