@@ -32,8 +32,14 @@ def run_raw(llm, tokens_out: int, params: SamplingParams) -> tuple[float, float,
     tokens = llm.tokenize(PROMPT.encode(), add_bos=True, special=True)
     t_first = None
     n = 0
-    for _token in llm.generate(tokens, top_k=params.top_k, top_p=params.top_p,
-                               min_p=params.min_p, temp=params.temperature, repeat_penalty=1.0):
+    for _token in llm.generate(
+        tokens,
+        top_k=params.top_k,
+        top_p=params.top_p,
+        min_p=params.min_p,
+        temp=params.temperature,
+        repeat_penalty=1.0,
+    ):
         n += 1
         if t_first is None:
             t_first = time.perf_counter()
@@ -68,8 +74,9 @@ def main() -> int:
 
     model = gemma_gguf_path()
     engine = ChatEngine.load(model, LoadOptions(n_ctx=2048, n_threads=args.threads, for_gui=False))
-    params = SamplingParams(temperature=0.8, top_p=0.95, top_k=40, min_p=0.05,
-                            max_tokens=args.tokens, seed=42)
+    params = SamplingParams(
+        temperature=0.8, top_p=0.95, top_k=40, min_p=0.05, max_tokens=args.tokens, seed=42
+    )
     raw_ttft, raw_tps, eng_ttft, eng_tps = [], [], [], []
     run_raw(engine.llama, 8, params)  # warm-up both paths
     run_engine(engine, 8, params)

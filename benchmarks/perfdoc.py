@@ -19,9 +19,12 @@ def write_block(area: str, body: str, doc: Path = DOC) -> None:
     """Replace (or append) the ``area`` block of the performance document."""
     text = doc.read_text(encoding="utf-8") if doc.exists() else HEADER
     block = f"<!-- BEGIN {area} -->\n{body.strip()}\n<!-- END {area} -->"
-    pattern = re.compile(rf"<!-- BEGIN {re.escape(area)} -->.*?<!-- END {re.escape(area)} -->", re.S)
-    text = pattern.sub(lambda _m: block, text) if pattern.search(text) else (
-        text.rstrip("\n") + "\n\n" + block + "\n"
+    name = re.escape(area)
+    pattern = re.compile(rf"<!-- BEGIN {name} -->.*?<!-- END {name} -->", re.S)
+    text = (
+        pattern.sub(lambda _m: block, text)
+        if pattern.search(text)
+        else (text.rstrip("\n") + "\n\n" + block + "\n")
     )
     doc.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=doc.parent, prefix=".performance.", suffix=".tmp")
