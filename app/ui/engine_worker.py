@@ -1,0 +1,402 @@
+"""The engine thread: one QThread owns the model; the GUI talks to it through ``EngineClient``.
+
+Rules that keep the GUI smooth and correct:
+
+* Every engine call (load, generation, token counting) runs in the worker thread.
+* The worker batches streamed pieces and emits at most one ``deltas`` signal per ~16 ms.
+* Every request carries an id. A new turn or Stop cancels the running one (its ``threading.Event``
+  is checked at every token) and ``EngineClient`` drops signals whose id is not current, so a
+  cancelled turn's late tokens never reach the view.
+* The worker persists the streamed reply itself through ``StreamingSaver`` (saved at least every
+  second), so a busy or killed GUI loses at most a second of text.
+* Worker signals are connected only to methods of ``EngineClient``, a QObject living in the GUI
+  thread, so its slots run in the GUI thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from PySide6.QtCore import QMetaObject, QObject, Qt, QThread, Signal, Slot
+
+from app.store import ConversationStore, StoreError, StreamingSaver
+
+log = logging.getLogger(__name__)
+
+EMIT_INTERVAL_S = 0.016
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What the GUI shows about a loaded model."""
+
+    path: str
+    facts: Any  # app.engine.ModelFacts
+    plan: Any  # app.engine.MemoryPlan
+    default_sampling: Any  # app.engine.SamplingParams
+    device: str  # what llama.cpp really did: "CPU" or "CUDA0: 64/64 layers"
+    load_seconds: float
+
+    @property
+    def name(self) -> str:
+        return self.facts.name or self.path.rsplit("/", 1)[-1]
+
+
+@dataclass(frozen=True)
+class UserFacingError:
+    """An error as the user reads it: what happened, what to try, other options."""
+
+    message: str
+    hint: str | None = None
+    alternatives: tuple[str, ...] = ()
+    expected: bool = True  # False: a bug, logged with its traceback
+
+    def text(self) -> str:
+        parts = [self.message.rstrip(".") + "."]
+        if self.hint:
+            parts.append(self.hint[:1].upper() + self.hint[1:].rstrip(".") + ".")
+        if self.alternatives:
+            parts.append("Options: " + "; ".join(self.alternatives) + ".")
+        return " ".join(parts)
+
+
+@dataclass
+class TurnRequest:
+    """One chat turn: the prompt messages and the assistant message to stream into."""
+
+    message_id: int
+    messages: list[dict]
+    params: Any  # app.engine.SamplingParams
+    cancel: threading.Event = field(default_factory=threading.Event)
+    request_id: int = 0
+
+
+def describe_error(exc: BaseException, doing: str) -> UserFacingError:
+    """Turn an exception into a readable message; unexpected ones are marked as bugs."""
+    from app.engine.errors import EngineError, InsufficientMemoryError
+
+    if isinstance(exc, InsufficientMemoryError):
+        return UserFacingError(exc.message, exc.hint, tuple(exc.alternatives))
+    if isinstance(exc, (EngineError, StoreError)):
+        return UserFacingError(exc.message, exc.hint)
+    if isinstance(exc, MemoryError):
+        return UserFacingError(
+            f"Ran out of memory while {doing}", "close other programs or choose a smaller model"
+        )
+    return UserFacingError(
+        f"Unexpected error while {doing}: {type(exc).__name__}: {exc}",
+        "this is a bug in QwQ Desktop; the details are in the log",
+        expected=False,
+    )
+
+
+class _PieceBatcher:
+    """Collect (channel, text) pieces and release them at most every ``interval_s``."""
+
+    def __init__(self, interval_s: float = EMIT_INTERVAL_S) -> None:
+        self.interval_s = interval_s
+        self._pieces: list[list[str]] = []
+        self._last = 0.0
+
+    def add(self, channel: str, text: str) -> list[tuple[str, str]] | None:
+        if self._pieces and self._pieces[-1][0] == channel:
+            self._pieces[-1][1] += text
+        else:
+            self._pieces.append([channel, text])
+        now = time.monotonic()
+        if now - self._last >= self.interval_s:
+            self._last = now
+            return self.take()
+        return None
+
+    def take(self) -> list[tuple[str, str]] | None:
+        if not self._pieces:
+            return None
+        out = [(c, t) for c, t in self._pieces]
+        self._pieces = []
+        return out
+
+
+class EngineWorker(QObject):
+    """Lives in the engine thread and owns the ``ChatEngine``. Use it only via ``EngineClient``."""
+
+    loaded = Signal(int, object)  # request id, ModelInfo
+    loadFailed = Signal(int, object)  # request id, UserFacingError
+    deltas = Signal(int, object)  # request id, list[(channel, text)]
+    contextNotice = Signal(int, object)  # request id, app.engine.ContextNotice
+    turnFinished = Signal(int, object, object)  # request id, TurnResult, stats dict
+    turnFailed = Signal(int, object)  # request id, UserFacingError
+    tokensCounted = Signal(int, int, int)  # request id, prompt tokens, n_ctx
+
+    def __init__(self, store: ConversationStore) -> None:
+        super().__init__()
+        self._store = store
+        self._engine = None
+
+    @Slot(int, str, object)
+    def load(self, request_id: int, path: str, options: object) -> None:
+        from app.engine import ChatEngine
+
+        self._close_engine()
+        started = time.monotonic()
+        try:
+            engine = ChatEngine.load(path, options)
+        except Exception as exc:  # every failure must reach the user
+            error = describe_error(exc, "loading the model")
+            if not error.expected:
+                log.exception("Loading %s failed", path)
+            self.loadFailed.emit(request_id, error)
+            return
+        self._engine = engine
+        info = ModelInfo(
+            path=path,
+            facts=engine.facts,
+            plan=engine.plan,
+            default_sampling=engine.default_sampling(),
+            device=engine.device_summary,
+            load_seconds=time.monotonic() - started,
+        )
+        self.loaded.emit(request_id, info)
+
+    @Slot(object)
+    def run_turn(self, request: TurnRequest) -> None:
+        from app.engine import ContextNotice, TextDelta, TurnFinished
+
+        rid = request.request_id
+        if self._engine is None:
+            self._finish_without_engine(request)
+            return
+        try:
+            saver = StreamingSaver(self._store, request.message_id)
+        except StoreError as exc:
+            self.turnFailed.emit(rid, describe_error(exc, "saving the reply"))
+            return
+        batcher = _PieceBatcher()
+        thinking_started = answer_started = None
+        result = None
+        try:
+            events = self._engine.stream_chat(
+                request.messages, request.params, cancel=request.cancel
+            )
+            for event in events:
+                if isinstance(event, TextDelta):
+                    now = time.monotonic()
+                    if event.channel == "thinking" and thinking_started is None:
+                        thinking_started = now
+                    if event.channel == "answer" and answer_started is None:
+                        answer_started = now
+                    saver.append(event.channel, event.text)
+                    batch = batcher.add(event.channel, event.text)
+                    if batch:
+                        self.deltas.emit(rid, batch)
+                elif isinstance(event, ContextNotice):
+                    self.contextNotice.emit(rid, event)
+                elif isinstance(event, TurnFinished):
+                    result = event.result
+        except Exception as exc:
+            error = describe_error(exc, "generating the reply")
+            if not error.expected:
+                log.exception("Generation failed")
+            self._emit_rest(rid, batcher)
+            self._finish_saver(saver, "error", {"error": error.text()})
+            self.turnFailed.emit(rid, error)
+            return
+        self._emit_rest(rid, batcher)
+        stats = result.stats.to_dict() if result is not None else {}
+        stats["model"] = self._engine.facts.name
+        if thinking_started is not None:
+            stats["thinking_s"] = round((answer_started or time.monotonic()) - thinking_started, 2)
+        cancelled = request.cancel.is_set() or stats.get("stop_reason") == "cancelled"
+        self._finish_saver(saver, "cancelled" if cancelled else "complete", stats)
+        self.turnFinished.emit(rid, result, stats)
+
+    @Slot(int, object)
+    def count_tokens(self, request_id: int, messages: list[dict]) -> None:
+        if self._engine is None:
+            return
+        try:
+            used = self._engine.count_prompt_tokens(messages)
+        except Exception:  # a meter reading is not worth an error dialog
+            log.exception("Counting prompt tokens failed")
+            return
+        self.tokensCounted.emit(request_id, int(used), int(self._engine.plan.n_ctx))
+
+    @Slot()
+    def unload(self) -> None:
+        self._close_engine()
+
+    def _emit_rest(self, rid: int, batcher: _PieceBatcher) -> None:
+        rest = batcher.take()
+        if rest:
+            self.deltas.emit(rid, rest)
+
+    def _finish_saver(self, saver: StreamingSaver, status: str, stats: dict) -> None:
+        try:
+            saver.finish(status, stats)
+        except StoreError as exc:
+            self.turnFailed.emit(0, describe_error(exc, "saving the reply"))
+
+    def _finish_without_engine(self, request: TurnRequest) -> None:
+        error = UserFacingError("No model is loaded", "load a model first (File → Models)")
+        try:
+            self._store.update_message(
+                request.message_id, status="error", stats={"error": error.text()}
+            )
+        except StoreError:
+            log.warning("Could not mark message %s as failed", request.message_id)
+        self.turnFailed.emit(request.request_id, error)
+
+    def _close_engine(self) -> None:
+        engine, self._engine = self._engine, None
+        if engine is not None:
+            engine.close()
+
+
+class EngineClient(QObject):
+    """GUI-thread handle on the engine thread. Re-emits only the current request's signals."""
+
+    modelLoaded = Signal(object)  # ModelInfo
+    modelLoadFailed = Signal(object)  # UserFacingError
+    turnDeltas = Signal(object)  # list[(channel, text)]
+    turnContextNotice = Signal(object)
+    turnFinished = Signal(object, object)  # TurnResult | None, stats dict
+    turnFailed = Signal(object)  # UserFacingError
+    tokensCounted = Signal(int, int)  # prompt tokens, n_ctx
+
+    _loadRequested = Signal(int, str, object)
+    _turnRequested = Signal(object)
+    _countRequested = Signal(int, object)
+
+    def __init__(self, store: ConversationStore, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._thread = QThread()
+        self._thread.setObjectName("EngineThread")
+        self._worker = EngineWorker(store)
+        self._worker.moveToThread(self._thread)
+        self._next_id = 0
+        self._load_id = -1
+        self._turn: TurnRequest | None = None
+        self._count_id = -1
+        self._shut_down = False
+        self.model: ModelInfo | None = None
+
+        self._loadRequested.connect(self._worker.load)
+        self._turnRequested.connect(self._worker.run_turn)
+        self._countRequested.connect(self._worker.count_tokens)
+        self._worker.loaded.connect(self._on_loaded)
+        self._worker.loadFailed.connect(self._on_load_failed)
+        self._worker.deltas.connect(self._on_deltas)
+        self._worker.contextNotice.connect(self._on_context_notice)
+        self._worker.turnFinished.connect(self._on_turn_finished)
+        self._worker.turnFailed.connect(self._on_turn_failed)
+        self._worker.tokensCounted.connect(self._on_tokens_counted)
+        self._thread.start()
+
+    # -- requests (GUI thread) -------------------------------------------------------------
+
+    @property
+    def loading(self) -> bool:
+        return self._load_id >= 0
+
+    @property
+    def generating(self) -> bool:
+        return self._turn is not None
+
+    def load(self, path: str, options: object) -> None:
+        """Load ``path`` (replacing any loaded model); answers with modelLoaded/modelLoadFailed."""
+        self.stop()
+        self.model = None
+        self._load_id = self._new_id()
+        self._loadRequested.emit(self._load_id, path, options)
+
+    def start_turn(self, message_id: int, messages: list[dict], params: object) -> None:
+        """Stream a reply into ``message_id``; cancels any running turn first."""
+        self.stop()
+        request = TurnRequest(message_id, messages, params, request_id=self._new_id())
+        self._turn = request
+        self._turnRequested.emit(request)
+
+    def stop(self) -> None:
+        """Cancel the running turn; its remaining tokens are dropped."""
+        turn, self._turn = self._turn, None
+        if turn is not None:
+            turn.cancel.set()
+
+    def count_tokens(self, messages: list[dict]) -> None:
+        """Measure the prompt for the context meter (answers with tokensCounted)."""
+        if self.model is None:
+            return
+        self._count_id = self._new_id()
+        self._countRequested.emit(self._count_id, messages)
+
+    def shutdown(self) -> None:
+        """Cancel work, free the model in its own thread and stop the thread. Idempotent."""
+        if self._shut_down:
+            return
+        self._shut_down = True
+        self.stop()
+        self._load_id = -1
+        if self._thread.isRunning():
+            QMetaObject.invokeMethod(
+                self._worker, "unload", Qt.ConnectionType.BlockingQueuedConnection
+            )
+            self._thread.quit()
+            self._thread.wait()
+        self.model = None
+
+    def _new_id(self) -> int:
+        self._next_id += 1
+        return self._next_id
+
+    # -- worker signals (run in the GUI thread) -------------------------------------------
+
+    @Slot(int, object)
+    def _on_loaded(self, request_id: int, info: ModelInfo) -> None:
+        if request_id != self._load_id:
+            return
+        self._load_id = -1
+        self.model = info
+        self.modelLoaded.emit(info)
+
+    @Slot(int, object)
+    def _on_load_failed(self, request_id: int, error: UserFacingError) -> None:
+        if request_id != self._load_id:
+            return
+        self._load_id = -1
+        self.modelLoadFailed.emit(error)
+
+    def _current(self, request_id: int) -> bool:
+        return self._turn is not None and self._turn.request_id == request_id
+
+    @Slot(int, object)
+    def _on_deltas(self, request_id: int, pieces: list) -> None:
+        if self._current(request_id):
+            self.turnDeltas.emit(pieces)
+
+    @Slot(int, object)
+    def _on_context_notice(self, request_id: int, notice: object) -> None:
+        if self._current(request_id):
+            self.turnContextNotice.emit(notice)
+
+    @Slot(int, object, object)
+    def _on_turn_finished(self, request_id: int, result: object, stats: dict) -> None:
+        if not self._current(request_id):
+            return
+        self._turn = None
+        self.turnFinished.emit(result, stats)
+
+    @Slot(int, object)
+    def _on_turn_failed(self, request_id: int, error: UserFacingError) -> None:
+        if request_id == 0 or self._current(request_id):
+            if request_id != 0:
+                self._turn = None
+            self.turnFailed.emit(error)
+
+    @Slot(int, int, int)
+    def _on_tokens_counted(self, request_id: int, used: int, n_ctx: int) -> None:
+        if request_id == self._count_id:
+            self.tokensCounted.emit(used, n_ctx)

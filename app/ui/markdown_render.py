@@ -1,0 +1,196 @@
+"""Markdown to the HTML subset Qt's rich text engine draws, with Pygments-highlighted code blocks.
+
+Raw HTML in a message is shown as text, never interpreted, and images are shown as links: model
+output cannot make the app load files. Each code block gets a header with its language and a
+``copy-code:N`` link (N counts code blocks from the top of the message).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from markdown_it import MarkdownIt
+from pygments import highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexers import TextLexer, get_lexer_by_name
+from pygments.util import ClassNotFound
+
+from .theme import Colors
+
+COPY_SCHEME = "copy-code"
+MONO_FAMILY = "'DejaVu Sans Mono', 'Menlo', 'Consolas', monospace"
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A rendered fragment and how many code blocks it contains."""
+
+    html: str
+    code_blocks: int
+
+
+def document_css(c: Colors) -> str:
+    """Default stylesheet for a message document (Qt supports a CSS subset)."""
+    return (
+        f"body {{ color: {c.text}; }}"
+        "p { margin-top: 0px; margin-bottom: 10px; }"
+        "h1 { font-size: x-large; margin-top: 8px; margin-bottom: 8px; }"
+        "h2 { font-size: large; margin-top: 8px; margin-bottom: 6px; }"
+        "h3, h4, h5, h6 { font-size: medium; margin-top: 6px; margin-bottom: 4px; }"
+        "ul, ol { margin-top: 0px; margin-bottom: 10px; }"
+        "li { margin-bottom: 3px; }"
+        f"a {{ color: {c.link}; text-decoration: none; }}"
+        f"blockquote {{ color: {c.muted}; margin-left: 14px; margin-top: 0px; }}"
+        f"pre {{ font-family: {MONO_FAMILY}; margin: 0px; }}"
+        f"code {{ font-family: {MONO_FAMILY}; background-color: {c.inline_code_bg}; }}"
+    )
+
+
+@lru_cache(maxsize=4)
+def _formatter(style: str) -> HtmlFormatter:
+    return HtmlFormatter(nowrap=True, noclasses=True, style=style)
+
+
+@lru_cache(maxsize=64)
+def _lexer(lang: str):
+    try:
+        return get_lexer_by_name(lang, stripnl=False, ensurenl=False)
+    except ClassNotFound:
+        return TextLexer(stripnl=False, ensurenl=False)
+
+
+def highlight_code(code: str, lang: str, c: Colors) -> str:
+    """HTML spans for ``code`` highlighted as ``lang`` (plain text when unknown)."""
+    if not lang:
+        return html.escape(code)
+    out = highlight(code, _lexer(lang.lower()), _formatter(c.pygments_style))
+    # Pygments may paint a background per token; the block's own background looks cleaner.
+    return re.sub(r"background-color: ?#[0-9a-fA-F]{3,8};? ?", "", out)
+
+
+class MarkdownRenderer:
+    """Render Markdown for one colour theme. Not thread-safe; create one per thread."""
+
+    def __init__(self, colors: Colors) -> None:
+        self.colors = colors
+        md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+        md.enable(["table", "strikethrough"])
+        # markdown-it binds rules to its renderer, so they read the colours from ``env``.
+        md.add_render_rule("fence", _fence)
+        md.add_render_rule("code_block", _fence)
+        md.add_render_rule("code_inline", _code_inline)
+        md.add_render_rule("table_open", _table_open)
+        md.add_render_rule("th_open", _cell_open)
+        md.add_render_rule("td_open", _cell_open)
+        md.add_render_rule("image", _image)
+        md.add_render_rule("hr", _hr)
+        self._md = md
+
+    def render(self, text: str, first_code_index: int = 0) -> Rendered:
+        """Render ``text``; code-block copy links are numbered from ``first_code_index``."""
+        env = {"code_index": first_code_index, "colors": self.colors}
+        out = self._md.render(text, env)
+        return Rendered(out, env["code_index"] - first_code_index)
+
+    def code_blocks(self, text: str) -> list[str]:
+        """The contents of every code block in ``text``, in order (what the copy links copy)."""
+        return [t.content for t in self._md.parse(text) if t.type in ("fence", "code_block")]
+
+
+# -- render rules (markdown-it signature: renderer, tokens, idx, options, env) ------------------
+
+
+def _fence(renderer, tokens, idx, options, env) -> str:
+    token = tokens[idx]
+    c = env["colors"]
+    lang = token.info.strip().split(maxsplit=1)[0] if token.info.strip() else ""
+    index = env["code_index"]
+    env["code_index"] = index + 1
+    code = token.content.rstrip("\n")
+    body = highlight_code(code, lang, c).rstrip("\n").replace("\n", "<br>")
+    label = html.escape(lang) if lang else "code"
+    return (
+        f'<table width="100%" cellspacing="0" cellpadding="0" border="1" '
+        f'style="border-color: {c.code_border}; border-style: solid; '
+        f'border-collapse: collapse; margin-top: 2px; margin-bottom: 12px;">'
+        f'<tr><td style="background-color: {c.code_header_bg}; padding: 5px 10px; '
+        f'border-color: {c.code_border};">'
+        f'<table width="100%" cellspacing="0" cellpadding="0" border="0"><tr>'
+        f'<td><span style="color: {c.muted}; font-size: small;">{label}</span></td>'
+        f'<td align="right"><a href="{COPY_SCHEME}:{index}" '
+        f'style="color: {c.muted}; font-size: small; text-decoration: none;">Copy</a>'
+        f"</td></tr></table></td></tr>"
+        f'<tr><td style="background-color: {c.code_bg}; padding: 10px 12px; '
+        f'border-color: {c.code_border};">'
+        f'<pre style="font-family: {MONO_FAMILY};">{body}</pre>'
+        f"</td></tr></table>\n"
+    )
+
+
+def _code_inline(renderer, tokens, idx, options, env) -> str:
+    content = html.escape(tokens[idx].content)
+    return f"<code>{content}</code>"
+
+
+def _table_open(renderer, tokens, idx, options, env) -> str:
+    c = env["colors"]
+    return (
+        f'<table cellspacing="0" cellpadding="6" border="1" style="border-color: '
+        f"{c.code_border}; border-style: solid; border-collapse: collapse; "
+        f'margin-bottom: 12px;">\n'
+    )
+
+
+def _cell_open(renderer, tokens, idx, options, env) -> str:
+    token = tokens[idx]
+    c = env["colors"]
+    style = token.attrGet("style") or ""
+    align = ""
+    if "text-align:" in style:
+        align = f' align="{style.split("text-align:", 1)[1].strip().rstrip(";")}"'
+    bg = f' style="background-color: {c.table_header_bg};"' if token.tag == "th" else ""
+    return f"<{token.tag}{align}{bg}>"
+
+
+def _image(renderer, tokens, idx, options, env) -> str:
+    token = tokens[idx]
+    src = html.escape(token.attrGet("src") or "", quote=True)
+    alt = html.escape(token.content or "image")
+    return f'<a href="{src}">[{alt}]</a>'
+
+
+def _hr(renderer, tokens, idx, options, env) -> str:
+    return f'<hr style="color: {env["colors"].border};">\n'
+
+
+def settled_length(text: str) -> int:
+    """Length of the prefix of streaming ``text`` made of finished Markdown blocks.
+
+    A block is finished once a blank line follows it outside any open code fence, so while a
+    reply streams only the text after this point needs rendering again.
+    """
+    settled = 0
+    pos = 0
+    fence: str | None = None
+    for line in text.splitlines(keepends=True):
+        end = pos + len(line)
+        if not line.endswith("\n"):
+            break  # the last line is still being written
+        match = _FENCE.match(line)
+        if fence is None and match:
+            fence = match.group(1)[0] * len(match.group(1))
+        elif (
+            fence is not None
+            and line.strip().startswith(fence)
+            and not line.strip(fence[0]).strip()
+        ):
+            fence = None
+            settled = end
+        elif fence is None and not line.strip():
+            settled = end
+        pos = end
+    return settled

@@ -1,0 +1,452 @@
+"""Installed models: a table (name, size, quant, context, location, which one is loaded) and,
+for the selected model, its load settings with the memory planner's verdict, plus Load,
+Verify, Reveal in the file manager and Delete (with confirmation).
+
+Standalone widget: it needs a ModelRegistry; ``loadRequested(name, LoadSettings)`` asks the
+main window to load a model and ``set_loaded(name)`` tells the page which one is loaded.
+Header reads, planning and checksums run off the GUI thread (``ModelJob``).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, QTimer, QUrl, Signal, Slot
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QSpinBox,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.engine import EngineError, HardwareInfo, plan_memory, probe_hardware, read_model_facts
+from app.models import InstalledModel, LoadSettings, ModelRegistry, verify_model
+from app.models.install import disk_usage_summary
+
+from .download_bridge import ModelJob
+from .engine_worker import UserFacingError
+from .first_run import format_bytes
+
+COLUMNS = ("Name", "Size", "Quant", "Context", "Location")
+KV_TYPES = ("f16", "q8_0", "q4_0")
+PLAN_DELAY_MS = 250
+
+
+def reveal_in_file_manager(path: str | Path) -> None:
+    """Show ``path`` selected in the system's file manager (its folder where that is not
+    possible)."""
+    target = Path(path)
+    if sys.platform == "darwin":
+        subprocess.Popen(["open", "-R", str(target)])
+    elif sys.platform == "win32":
+        subprocess.Popen(["explorer", f"/select,{target}"])
+    else:
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(target.parent)))
+
+
+class InstalledModelsModel(QAbstractTableModel):
+    """The registry as a table; the loaded model is marked and shown in bold."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.models: list[InstalledModel] = []
+        self.loaded: str | None = None
+
+    def set_models(self, models: list[InstalledModel]) -> None:
+        self.beginResetModel()
+        self.models = list(models)
+        self.endResetModel()
+
+    def set_loaded(self, name: str | None) -> None:
+        self.loaded = name
+        if self.models:
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self.models) - 1, 0))
+
+    def row_of(self, name: str) -> int:
+        return next((i for i, m in enumerate(self.models) if m.name == name), -1)
+
+    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: B008, N802 - Qt API
+        return 0 if parent.isValid() else len(self.models)
+
+    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: B008, N802 - Qt API
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section]
+        return None
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        model = self.models[index.row()]
+        column = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            if column == 0:
+                return f"● {model.name} (loaded)" if model.name == self.loaded else model.name
+            if column == 1:
+                return format_bytes(model.size_bytes)
+            if column == 2:
+                return model.quant
+            if column == 3:
+                return f"{model.context_length:,}"
+            return model.path if model.exists else f"{model.path} (missing)"
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return f"{model.title} · {model.architecture} · {model.source} · {model.path}"
+        if role == Qt.ItemDataRole.FontRole and model.name == self.loaded:
+            font = self.parent().font() if self.parent() is not None else None
+            if font is not None:
+                font.setBold(True)
+            return font
+        if role == Qt.ItemDataRole.TextAlignmentRole and column in (1, 3):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+
+class ModelsPage(QWidget):
+    """Installed models with per-model load settings."""
+
+    loadRequested = Signal(str, object)  # model name, LoadSettings
+    modelRemoved = Signal(str)
+
+    def __init__(
+        self,
+        registry: ModelRegistry,
+        *,
+        hardware: HardwareInfo | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("ModelsPage")
+        self.registry = registry
+        self.hardware = hardware or probe_hardware()
+        self.loaded: str | None = None
+        self._facts: dict[str, object] = {}
+        self.plan_job: ModelJob | None = None
+        self.verify_job: ModelJob | None = None
+        self._plan_timer = QTimer(self, singleShot=True, interval=PLAN_DELAY_MS)
+        self._plan_timer.timeout.connect(self._plan_now)
+        self._build_ui()
+        self.refresh()
+
+    # -- layout ------------------------------------------------------------------------------
+    def _build_ui(self) -> None:
+        layout = QVBoxLayout(self)
+        self.table_model = InstalledModelsModel(self)
+        self.table = QTableView()
+        self.table.setModel(self.table_model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
+        self.table.setAccessibleName("Installed models")
+        self.table.selectionModel().currentRowChanged.connect(self._on_selected)
+        layout.addWidget(self.table, 1)
+        self.diskLabel = QLabel()
+        self.diskLabel.setObjectName("MutedLabel")
+        layout.addWidget(self.diskLabel)
+
+        self.details = QGroupBox("Load settings")
+        form = QFormLayout(self.details)
+        self.infoLabel = QLabel()
+        self.infoLabel.setWordWrap(True)
+        self.infoLabel.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        form.addRow(self.infoLabel)
+        self.ctxSpin = QSpinBox()
+        self.ctxSpin.setRange(0, 1 << 20)
+        self.ctxSpin.setSingleStep(1024)
+        self.ctxSpin.setSpecialValueText("Auto (planner)")
+        form.addRow("Context (tokens)", self.ctxSpin)
+        self.gpuSpin = QSpinBox()
+        self.gpuSpin.setRange(-1, 1000)
+        self.gpuSpin.setSpecialValueText("Auto (planner)")
+        self.gpuSpin.setToolTip("0 runs everything on the CPU")
+        form.addRow("GPU layers", self.gpuSpin)
+        self.kvCombo = QComboBox()
+        self.kvCombo.addItems(KV_TYPES)
+        self.kvCombo.setToolTip("q8_0 halves the KV cache's memory at a tiny cost in quality")
+        form.addRow("KV cache", self.kvCombo)
+        self.threadsSpin = QSpinBox()
+        self.threadsSpin.setRange(0, max(1, self.hardware.logical_cores))
+        self.threadsSpin.setSpecialValueText("Auto")
+        form.addRow("Threads", self.threadsSpin)
+        self.planLabel = QLabel()
+        self.planLabel.setWordWrap(True)
+        form.addRow("Plan", self.planLabel)
+        for spin in (self.ctxSpin, self.gpuSpin, self.threadsSpin):
+            spin.valueChanged.connect(self._schedule_plan)
+        self.kvCombo.currentIndexChanged.connect(self._schedule_plan)
+
+        buttons = QHBoxLayout()
+        self.loadButton = QPushButton("Load")
+        self.loadButton.setObjectName("PrimaryButton")
+        self.loadButton.clicked.connect(self._load)
+        self.saveButton = QPushButton("Save settings")
+        self.saveButton.clicked.connect(self.save_settings)
+        self.verifyButton = QPushButton("Verify")
+        self.verifyButton.setToolTip("Re-read the file and check its sha256")
+        self.verifyButton.clicked.connect(self.verify_selected)
+        self.revealButton = QPushButton("Show in folder")
+        self.revealButton.clicked.connect(self._reveal)
+        self.deleteButton = QPushButton("Delete…")
+        self.deleteButton.clicked.connect(self.delete_selected)
+        for button in (
+            self.loadButton,
+            self.saveButton,
+            self.verifyButton,
+            self.revealButton,
+            self.deleteButton,
+        ):
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        form.addRow(buttons)
+        self.messageLabel = QLabel()
+        self.messageLabel.setWordWrap(True)
+        form.addRow(self.messageLabel)
+        layout.addWidget(self.details)
+
+    # -- public ------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Re-read the registry (keeps the selection when the model is still there)."""
+        current = self.selected()
+        self.table_model.set_models(self.registry.list())
+        self.table_model.set_loaded(self.loaded)
+        row = self.table_model.row_of(current.name) if current else -1
+        if row < 0 and self.table_model.models:
+            row = 0
+        if row >= 0:
+            self.table.selectRow(row)
+        self._show(self.selected())
+        used, free = disk_usage_summary(self.registry)
+        self.diskLabel.setText(
+            f"{len(self.table_model.models)} model(s), {format_bytes(used)} · "
+            f"{format_bytes(free)} free in {self.registry.paths.models_dir}"
+        )
+
+    def set_loaded(self, name: str | None) -> None:
+        self.loaded = name
+        self.table_model.set_loaded(name)
+        self._show(self.selected())
+
+    def select(self, name: str) -> None:
+        row = self.table_model.row_of(name)
+        if row >= 0:
+            self.table.selectRow(row)
+
+    def selected(self) -> InstalledModel | None:
+        row = self.table.currentIndex().row()
+        models = self.table_model.models
+        return models[row] if 0 <= row < len(models) else None
+
+    def current_settings(self) -> LoadSettings:
+        """The settings as edited (Auto = None)."""
+        return LoadSettings(
+            n_ctx=self.ctxSpin.value() or None,
+            n_gpu_layers=None if self.gpuSpin.value() < 0 else self.gpuSpin.value(),
+            kv_cache_type=self.kvCombo.currentText(),
+            n_threads=self.threadsSpin.value() or None,
+        )
+
+    @Slot()
+    def save_settings(self) -> None:
+        model = self.selected()
+        if model is not None:
+            self.registry.update(model.name, settings=self.current_settings())
+            self.refresh()
+            self._message("Settings saved.")
+
+    @Slot()
+    def delete_selected(self) -> None:
+        model = self.selected()
+        if model is None:
+            return
+        if model.name == self.loaded:
+            self._message(f"{model.name} is loaded: load another model first.", error=True)
+            return
+        if model.owns_file:
+            detail = f"This deletes {model.path} ({format_bytes(model.size_bytes)})."
+        else:
+            detail = f"The file stays where it is: {model.path}"
+        answer = QMessageBox.question(
+            self,
+            "Delete model",
+            f"Remove {model.name} from your models?\n\n{detail}",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        self.registry.remove(model.name)
+        self._facts.pop(model.path, None)
+        self.refresh()
+        self.modelRemoved.emit(model.name)
+
+    @Slot()
+    def verify_selected(self) -> ModelJob | None:
+        model = self.selected()
+        if model is None:
+            return None
+        self._wait_job("verify_job")
+        self._message(f"Verifying {model.name}…")
+        self.verifyButton.setEnabled(False)
+
+        def work(report):
+            return verify_model(self.registry, model.name, on_bytes=report)
+
+        self.verify_job = ModelJob(work, "verifying the model", self)
+        self.verify_job.progress.connect(self._on_verify_progress)
+        self.verify_job.finished.connect(self._on_verified)
+        self.verify_job.failed.connect(self._on_verify_failed)
+        return self.verify_job.start()
+
+    def shutdown(self) -> None:
+        """Join background jobs (call before the widget goes away)."""
+        self._plan_timer.stop()
+        self._wait_job("plan_job")
+        self._wait_job("verify_job")
+
+    # -- selection and settings ----------------------------------------------------------------
+    @Slot(QModelIndex, QModelIndex)
+    def _on_selected(self, current: QModelIndex, previous: QModelIndex) -> None:
+        self._show(self.selected())
+
+    def _show(self, model: InstalledModel | None) -> None:
+        self.details.setEnabled(model is not None)
+        if model is None:
+            self.infoLabel.setText("No model installed.")
+            self.planLabel.clear()
+            return
+        loaded = " — loaded now" if model.name == self.loaded else ""
+        checksum = f"sha256 {model.sha256[:16]}…" if model.sha256 else "no checksum recorded"
+        self.infoLabel.setText(
+            f"{model.title} ({model.architecture}, {model.quant}, "
+            f"{model.context_length:,} tokens of context){loaded}\n"
+            f"{model.path}\nAdded {model.added_at[:10]} by {model.source}; {checksum}"
+        )
+        s = model.settings
+        for widget, value in (
+            (self.ctxSpin, s.n_ctx or 0),
+            (self.gpuSpin, -1 if s.n_gpu_layers is None else s.n_gpu_layers),
+            (self.threadsSpin, s.n_threads or 0),
+        ):
+            widget.blockSignals(True)
+            widget.setValue(value)
+            widget.blockSignals(False)
+        self.kvCombo.blockSignals(True)
+        self.kvCombo.setCurrentText(s.kv_cache_type)
+        self.kvCombo.blockSignals(False)
+        self.ctxSpin.setMaximum(max(model.context_length, s.n_ctx or 0))
+        self.loadButton.setEnabled(model.exists)
+        self.revealButton.setEnabled(model.exists)
+        self.verifyButton.setEnabled(model.exists)
+        self.messageLabel.clear()
+        self._schedule_plan()
+
+    @Slot()
+    def _schedule_plan(self) -> None:
+        self._plan_timer.start()
+
+    @Slot()
+    def _plan_now(self) -> None:
+        model = self.selected()
+        if model is None or not model.exists:
+            self.planLabel.setText("The model file is missing." if model else "")
+            return
+        settings = self.current_settings()
+        hardware, cache = self.hardware, self._facts
+
+        def work(report):
+            facts = cache.get(model.path) or read_model_facts(model.path)
+            cache[model.path] = facts
+            try:
+                return plan_memory(
+                    facts,
+                    hardware,
+                    n_ctx=settings.n_ctx,
+                    kv_cache_type=settings.kv_cache_type,
+                    n_gpu_layers=settings.n_gpu_layers,
+                )
+            except EngineError as exc:  # a refusal is an answer, not a failure
+                return exc
+
+        self._wait_job("plan_job")
+        self.planLabel.setText("Planning…")
+        self.plan_job = ModelJob(work, "planning memory", self)
+        self.plan_job.finished.connect(self._on_planned)
+        self.plan_job.failed.connect(self._on_plan_failed)
+        self.plan_job.start()
+
+    @Slot(object)
+    def _on_planned(self, result) -> None:
+        if isinstance(result, EngineError):
+            self.planLabel.setText(f"Does not fit: {result}")
+            self.planLabel.setObjectName("ErrorLabel")
+        else:
+            notes = f" ({'; '.join(result.notes)})" if result.notes else ""
+            self.planLabel.setText(result.summary() + notes)
+            self.planLabel.setObjectName("")
+        self.planLabel.style().polish(self.planLabel)
+
+    @Slot(object)
+    def _on_plan_failed(self, error: UserFacingError) -> None:
+        self.planLabel.setText(error.text())
+
+    # -- actions -------------------------------------------------------------------------------
+    @Slot()
+    def _load(self) -> None:
+        model = self.selected()
+        if model is None:
+            return
+        settings = self.current_settings()
+        if settings != model.settings:
+            self.registry.update(model.name, settings=settings)
+        self.loadRequested.emit(model.name, settings)
+
+    @Slot()
+    def _reveal(self) -> None:
+        model = self.selected()
+        if model is not None:
+            reveal_in_file_manager(model.path)
+
+    @Slot(object, object)
+    def _on_verify_progress(self, done: int, total: int) -> None:
+        self._message(f"Verifying: {format_bytes(done)} of {format_bytes(total)}")
+
+    @Slot(object)
+    def _on_verified(self, result) -> None:
+        self.refresh()  # shows the recorded checksum
+        self.verifyButton.setEnabled(True)
+        if result.recorded_now:
+            self._message("The file reads correctly; its sha256 was recorded for later checks.")
+        else:
+            self._message("Verified: the file is intact (sha256 matches).")
+
+    @Slot(object)
+    def _on_verify_failed(self, error: UserFacingError) -> None:
+        self.verifyButton.setEnabled(True)
+        self._message(error.text(), error=True)
+
+    def _message(self, text: str, *, error: bool = False) -> None:
+        self.messageLabel.setObjectName("ErrorLabel" if error else "MutedLabel")
+        self.messageLabel.style().polish(self.messageLabel)
+        self.messageLabel.setText(text)
+
+    def _wait_job(self, attr: str) -> None:
+        """Discard the previous job of this kind, so its late result cannot overwrite a newer
+        one's."""
+        job = getattr(self, attr)
+        if job is not None:
+            job.discard()
+            setattr(self, attr, None)

@@ -1,0 +1,264 @@
+"""Light and dark themes: one colour table per theme, applied as a Fusion palette plus a stylesheet.
+
+``theme="system"`` follows the operating system's colour scheme and changes with it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QFont, QGuiApplication, QPalette
+from PySide6.QtWidgets import QApplication
+
+THEMES = ("system", "light", "dark")
+
+
+@dataclass(frozen=True)
+class Colors:
+    """Every colour the app paints with, for one theme."""
+
+    name: str
+    window: str
+    surface: str  # chat background
+    sidebar: str
+    sidebar_hover: str
+    sidebar_selected: str
+    border: str
+    text: str
+    muted: str
+    accent: str
+    accent_text: str
+    accent_hover: str
+    user_bubble: str
+    input_bg: str
+    thinking_bg: str
+    thinking_border: str
+    code_bg: str
+    code_header_bg: str
+    code_border: str
+    inline_code_bg: str
+    table_header_bg: str
+    link: str
+    warning_bg: str
+    warning_text: str
+    error_bg: str
+    error_text: str
+    danger: str
+    pygments_style: str
+
+    @property
+    def is_dark(self) -> bool:
+        return self.name == "dark"
+
+
+LIGHT = Colors(
+    name="light",
+    window="#ffffff",
+    surface="#ffffff",
+    sidebar="#f6f7f9",
+    sidebar_hover="#eceef2",
+    sidebar_selected="#e3e7ee",
+    border="#e3e5e8",
+    text="#1d2127",
+    muted="#6b7280",
+    accent="#2563eb",
+    accent_text="#ffffff",
+    accent_hover="#1d4ed8",
+    user_bubble="#eef2f8",
+    input_bg="#ffffff",
+    thinking_bg="#f8f9fb",
+    thinking_border="#cfd6e0",
+    code_bg="#f6f8fa",
+    code_header_bg="#eceff3",
+    code_border="#dfe3e8",
+    inline_code_bg="#eef0f3",
+    table_header_bg="#f2f4f7",
+    link="#2563eb",
+    warning_bg="#fff7e0",
+    warning_text="#7a5200",
+    error_bg="#fdecec",
+    error_text="#9b1c1c",
+    danger="#c62828",
+    pygments_style="default",
+)
+
+DARK = Colors(
+    name="dark",
+    window="#1b1c1f",
+    surface="#212226",
+    sidebar="#18191c",
+    sidebar_hover="#25272b",
+    sidebar_selected="#2e3136",
+    border="#33363c",
+    text="#e6e7ea",
+    muted="#9aa0aa",
+    accent="#4c8dff",
+    accent_text="#ffffff",
+    accent_hover="#3b7bef",
+    user_bubble="#2d3038",
+    input_bg="#2a2c31",
+    thinking_bg="#1d1e22",
+    thinking_border="#464a52",
+    code_bg="#16171a",
+    code_header_bg="#2a2c31",
+    code_border="#363940",
+    inline_code_bg="#33363d",
+    table_header_bg="#2a2c31",
+    link="#7aa7ff",
+    warning_bg="#3a3020",
+    warning_text="#f3d38a",
+    error_bg="#3d2224",
+    error_text="#ffb4b4",
+    danger="#ff7b7b",
+    pygments_style="github-dark",
+)
+
+
+def system_prefers_dark() -> bool:
+    """Whether the operating system asks for a dark colour scheme."""
+    hints = QGuiApplication.styleHints()
+    return hints.colorScheme() == Qt.ColorScheme.Dark
+
+
+def resolve_colors(theme: str) -> Colors:
+    """The colour table for a theme setting ("system" follows the OS)."""
+    if theme == "dark":
+        return DARK
+    if theme == "light":
+        return LIGHT
+    return DARK if system_prefers_dark() else LIGHT
+
+
+def _palette(c: Colors) -> QPalette:
+    pal = QPalette()
+    role = QPalette.ColorRole
+    pairs = {
+        role.Window: c.window,
+        role.WindowText: c.text,
+        role.Base: c.input_bg,
+        role.AlternateBase: c.sidebar,
+        role.Text: c.text,
+        role.Button: c.sidebar,
+        role.ButtonText: c.text,
+        role.Highlight: c.accent,
+        role.HighlightedText: c.accent_text,
+        role.ToolTipBase: c.surface,
+        role.ToolTipText: c.text,
+        role.PlaceholderText: c.muted,
+        role.Link: c.link,
+        role.BrightText: c.danger,
+        role.Mid: c.border,
+        role.Midlight: c.border,
+        role.Light: c.border,
+        role.Dark: c.border,
+    }
+    for r, value in pairs.items():
+        pal.setColor(r, QColor(value))
+    for r in (role.Text, role.WindowText, role.ButtonText):
+        pal.setColor(QPalette.ColorGroup.Disabled, r, QColor(c.muted))
+    return pal
+
+
+def stylesheet(c: Colors) -> str:
+    """The application stylesheet for ``c``; widgets opt in through their object names."""
+    return f"""
+QMainWindow, QDialog {{ background: {c.window}; }}
+QToolTip {{ background: {c.surface}; color: {c.text}; border: 1px solid {c.border}; padding: 4px; }}
+#Sidebar {{ background: {c.sidebar}; border-right: 1px solid {c.border}; }}
+#Sidebar QListView {{ background: transparent; border: none; outline: 0; }}
+#SearchField, QLineEdit, QSpinBox, QDoubleSpinBox, QComboBox {{
+    background: {c.input_bg}; color: {c.text}; border: 1px solid {c.border};
+    border-radius: 7px; padding: 5px 8px; selection-background-color: {c.accent};
+}}
+#SearchField:focus, QLineEdit:focus, QSpinBox:focus, QDoubleSpinBox:focus, QComboBox:focus {{
+    border: 1px solid {c.accent};
+}}
+QPushButton {{
+    background: {c.surface}; color: {c.text}; border: 1px solid {c.border};
+    border-radius: 7px; padding: 6px 12px;
+}}
+QPushButton:hover {{ background: {c.sidebar_hover}; }}
+QPushButton:focus {{ border: 1px solid {c.accent}; }}
+QPushButton:disabled {{ color: {c.muted}; }}
+QPushButton#PrimaryButton {{
+    background: {c.accent}; color: {c.accent_text}; border: 1px solid {c.accent};
+    font-weight: 600;
+}}
+QPushButton#PrimaryButton:hover {{ background: {c.accent_hover}; }}
+QPushButton#PrimaryButton:disabled {{
+    background: {c.border}; border-color: {c.border}; color: {c.muted};
+}}
+QPushButton#StopButton {{
+    background: {c.surface}; color: {c.danger}; border: 1px solid {c.danger}; font-weight: 600;
+}}
+#ChatSurface, #ChatColumn, #ChatScroll {{ background: {c.surface}; border: none; }}
+#ChatHeader {{ background: {c.surface}; border-bottom: 1px solid {c.border}; }}
+#ChatTitle {{ font-weight: 600; }}
+#ComposerFrame {{
+    background: {c.input_bg}; border: 1px solid {c.border}; border-radius: 14px;
+}}
+#ComposerInput {{ background: transparent; border: none; color: {c.text}; }}
+#ComposerHint {{ color: {c.muted}; }}
+#UserBubble {{ background: {c.user_bubble}; border-radius: 14px; }}
+#RoleLabel {{ font-weight: 600; color: {c.text}; }}
+#MutedLabel, #StatsLabel {{ color: {c.muted}; }}
+#ErrorLabel {{ color: {c.error_text}; }}
+#ThinkingFrame {{
+    background: {c.thinking_bg}; border-left: 3px solid {c.thinking_border}; border-radius: 4px;
+}}
+QToolButton#ThinkingToggle {{
+    color: {c.muted}; border: none; background: transparent; font-weight: 600; padding: 2px 0;
+}}
+QToolButton#ThinkingToggle:focus {{ color: {c.accent}; }}
+QToolButton#ActionButton {{
+    color: {c.muted}; border: 1px solid transparent; border-radius: 6px; background: transparent;
+    padding: 2px 7px;
+}}
+QToolButton#ActionButton:hover {{ background: {c.sidebar_hover}; color: {c.text}; }}
+QToolButton#ActionButton:focus {{ border: 1px solid {c.accent}; color: {c.text}; }}
+QToolButton#ActionButton:disabled {{ color: {c.border}; }}
+#NoticeBar {{ border-radius: 8px; }}
+#NoticeBar[kind="warning"] {{ background: {c.warning_bg}; }}
+#NoticeBar[kind="warning"] QLabel {{ color: {c.warning_text}; }}
+#NoticeBar[kind="error"] {{ background: {c.error_bg}; }}
+#NoticeBar[kind="error"] QLabel {{ color: {c.error_text}; }}
+#NoticeBar[kind="info"] {{ background: {c.user_bubble}; }}
+#NoticeBar[kind="info"] QLabel {{ color: {c.text}; }}
+#EmptyState QLabel {{ color: {c.muted}; }}
+#EmptyTitle {{ color: {c.text}; font-weight: 600; }}
+QStatusBar {{ background: {c.sidebar}; border-top: 1px solid {c.border}; color: {c.muted}; }}
+QStatusBar QLabel {{ color: {c.muted}; padding: 0 6px; }}
+QProgressBar#ContextMeter {{
+    background: {c.border}; border: none; border-radius: 3px; max-height: 6px;
+}}
+QProgressBar#ContextMeter::chunk {{ background: {c.accent}; border-radius: 3px; }}
+QProgressBar#ContextMeter[level="warn"]::chunk {{ background: #d99a00; }}
+QProgressBar#ContextMeter[level="full"]::chunk {{ background: {c.danger}; }}
+QScrollBar:vertical {{ background: transparent; width: 10px; margin: 0; }}
+QScrollBar::handle:vertical {{ background: {c.border}; border-radius: 5px; min-height: 30px; }}
+QScrollBar::handle:vertical:hover {{ background: {c.muted}; }}
+QScrollBar::add-line:vertical, QScrollBar::sub-line:vertical {{ height: 0; }}
+QScrollBar::add-page:vertical, QScrollBar::sub-page:vertical {{ background: transparent; }}
+QMenu {{ background: {c.surface}; color: {c.text}; border: 1px solid {c.border}; padding: 4px; }}
+QMenu::item {{ padding: 5px 18px; border-radius: 5px; }}
+QMenu::item:selected {{ background: {c.sidebar_selected}; }}
+QTabWidget::pane {{ border: 1px solid {c.border}; border-radius: 8px; top: -1px; }}
+QTabBar::tab {{ padding: 6px 14px; color: {c.muted}; border: none; }}
+QTabBar::tab:selected {{ color: {c.text}; border-bottom: 2px solid {c.accent}; }}
+QPlainTextEdit#SystemPrompt {{
+    background: {c.input_bg}; border: 1px solid {c.border}; border-radius: 7px; padding: 4px;
+}}
+"""
+
+
+def apply_theme(app: QApplication, theme: str, font_size: int) -> Colors:
+    """Apply ``theme`` and ``font_size`` (points) to the whole application; return the colours."""
+    colors = resolve_colors(theme)
+    app.setStyle("Fusion")
+    app.setPalette(_palette(colors))
+    font = QFont(app.font())
+    font.setPointSize(max(6, int(font_size)))
+    app.setFont(font)
+    app.setStyleSheet(stylesheet(colors))
+    return colors

@@ -1,0 +1,184 @@
+"""The `qwq-desktop chat` and `info` commands, run as a user would (subprocesses)."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.fixtures.tiny_gguf import LOOP_SCRIPT, TinyModelSpec, write_tiny_gguf
+
+CLI = [sys.executable, "-m", "app.cli"]
+
+
+def run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=timeout)
+
+
+def test_chat_json_answer_thinking_and_stats(tiny_answer_gguf):
+    out = run(
+        "chat",
+        "--model",
+        str(tiny_answer_gguf),
+        "--prompt",
+        "Capital of France?",
+        "--json",
+        "--seed",
+        "1",
+        "--threads",
+        "1",
+    )
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["answer"] == "Paris"
+    assert data["thinking"] == "Let me think about it"
+    stats = data["stats"]
+    assert stats["stop_reason"] == "eos" and stats["completion_tokens"] == 8
+    assert stats["prompt_tokens"] > 0 and stats["time_to_first_token_s"] > 0
+
+
+def test_chat_json_on_gemma(gemma_gguf):
+    out = run(
+        "chat",
+        "--model",
+        str(gemma_gguf),
+        "--prompt",
+        "The capital of France is",
+        "--json",
+        "--max-tokens",
+        "8",
+        "--seed",
+        "0",
+        "--ctx",
+        "2048",
+    )
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["answer"] and data["thinking"] == ""
+    assert data["stats"]["completion_tokens"] <= 8
+
+
+def test_thinking_budget_flag(tiny_loop_gguf):
+    out = run(
+        "chat",
+        "--model",
+        str(tiny_loop_gguf),
+        "--prompt",
+        "go",
+        "--json",
+        "--thinking-budget",
+        "7",
+        "--threads",
+        "1",
+        "--seed",
+        "2",
+    )
+    data = json.loads(out.stdout)
+    assert data["stats"]["thinking_budget_hit"] and data["stats"]["thinking_tokens"] == 7
+    assert data["answer"] == "Paris"
+
+
+def test_print_prompt_strips_thinking_from_history(tiny_answer_gguf, tmp_path):
+    history = tmp_path / "history.json"
+    history.write_text(
+        json.dumps(
+            [
+                {"role": "user", "content": "hi"},
+                {"role": "assistant", "content": "<think>\nprivate musing\n</think>\n\nHello!"},
+            ]
+        )
+    )
+    out = run(
+        "chat",
+        "--model",
+        str(tiny_answer_gguf),
+        "--history",
+        str(history),
+        "--prompt",
+        "next",
+        "--print-prompt",
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == (
+        "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\nHello!<|im_end|>\n"
+        "<|im_start|>user\nnext<|im_end|>\n<|im_start|>assistant\n<think>\n"
+    )
+
+
+def test_print_prompt_shows_bos_for_gemma(gemma_gguf):
+    out = run("chat", "--model", str(gemma_gguf), "--prompt", "Hello", "--print-prompt")
+    assert out.stdout == "<bos>Hello"
+
+
+def test_info_json_has_facts_and_plan(gemma_gguf):
+    out = run("info", "--model", str(gemma_gguf), "--json")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["model"]["architecture"] == "gemma3"
+    assert data["kv_bytes_per_token"]["f16"] == 2 * 18 * 1 * 256 * 2
+    plan = data["plan"]
+    assert plan["n_ctx"] == 32768 and plan["n_gpu_layers"] == 0
+    assert plan["weights_bytes"] == data["model"]["tensor_bytes"]
+
+
+def test_info_text(tiny_answer_gguf):
+    out = run("info", "--model", str(tiny_answer_gguf))
+    assert out.returncode == 0
+    assert "qwen2" in out.stdout and "Plan" in out.stdout and "reasoning" in out.stdout
+
+
+@pytest.mark.parametrize("command", ["chat", "info"])
+def test_bad_paths_give_a_readable_error_not_a_traceback(tmp_path, command):
+    missing = run(
+        command,
+        "--model",
+        str(tmp_path / "missing.gguf"),
+        *(["--prompt", "x"] if command == "chat" else []),
+    )
+    assert missing.returncode == 2
+    assert "not found" in missing.stderr and "Traceback" not in missing.stderr
+    text = tmp_path / "notes.txt"
+    text.write_text("hello")
+    wrong = run(command, "--model", str(text), *(["--prompt", "x"] if command == "chat" else []))
+    assert wrong.returncode == 2
+    assert "not a GGUF" in wrong.stderr and "Traceback" not in wrong.stderr
+
+
+def test_bad_history_file_is_explained(tiny_answer_gguf, tmp_path):
+    bad = tmp_path / "h.json"
+    bad.write_text('{"role": "user"}')
+    out = run("chat", "--model", str(tiny_answer_gguf), "--history", str(bad), "--prompt", "x")
+    assert out.returncode == 2 and "not a list" in out.stderr
+
+
+def test_ctrl_c_stops_a_reply_without_quitting(tmp_path):
+    # A long context, so that the reply cannot end by itself during the test.
+    spec = TinyModelSpec(script=LOOP_SCRIPT, context_length=65536)
+    model = write_tiny_gguf(tmp_path / "loop-64k.gguf", spec)
+    proc = subprocess.Popen(
+        [*CLI, "chat", "--model", str(model), "--threads", "1", "--max-tokens", "1000000"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        proc.stdin.write("think forever\n")
+        proc.stdin.flush()
+        time.sleep(2.0)
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.5)
+        proc.stdin.write("/reset\n/quit\n")
+        proc.stdin.flush()
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "Thinking: hmm ok so" in out
+    assert "stopped" in out
+    assert "(conversation cleared)" in out
