@@ -40,7 +40,8 @@ def main(argv: list[str] | None = None) -> int:
         from .ui.main_window import run_gui
 
         return run_gui(argv, model=args.model)
-    return int(args.handler(args) or 0)
+    handler = getattr(args, "handler", None) or args.func
+    return int(handler(args) or 0)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import argparse
 import platform
 import statistics
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -64,6 +65,37 @@ def run_engine(engine: ChatEngine, tokens_out: int, params: SamplingParams):
     return stats.time_to_first_token_s, stats.tokens_per_s, stats.completion_tokens, t0
 
 
+def busy_gui_thread(stop: threading.Event) -> None:
+    """Stand-in for a busy GUI thread: Python work that wants a core (and the GIL) all the time."""
+    x = 0
+    while not stop.is_set():
+        for i in range(2000):
+            x += i * i
+        time.sleep(0)
+
+
+def threads_next_to_busy_gui(model: Path, tokens: int) -> list[tuple[int, float, float]]:
+    """Decode tokens/s with 1..cores threads, idle and next to a busy GUI-like thread."""
+    import os
+
+    rows = []
+    params = SamplingParams(temperature=0.8, max_tokens=tokens, seed=7)
+    for n_threads in sorted({1, os.cpu_count() or 1}):
+        engine = ChatEngine.load(model, LoadOptions(n_ctx=1024, n_threads=n_threads))
+        idle = run_engine(engine, tokens, params)[1]
+        stop = threading.Event()
+        busy = threading.Thread(target=busy_gui_thread, args=(stop,), daemon=True)
+        busy.start()
+        try:
+            loaded = run_engine(engine, tokens, params)[1]
+        finally:
+            stop.set()
+            busy.join()
+        engine.close()
+        rows.append((n_threads, idle, loaded))
+    return rows
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--rounds", type=int, default=7)
@@ -93,11 +125,13 @@ def main() -> int:
                 eng_tps.append(tps)
     engine.close()
 
+    thread_rows = threads_next_to_busy_gui(model, args.tokens)
     med = statistics.median
     ratio = med(eng_tps) / med(raw_tps)
     ttft_delta_ms = (med(eng_ttft) - med(raw_ttft)) * 1000
     cmd = ".venv/bin/python benchmarks/bench_engine.py"
-    body = f"""## Engine vs raw llama-cpp-python (issue: foundation)
+    body = (
+        f"""## Engine vs raw llama-cpp-python (issue: foundation)
 
 Command: `{cmd}` (Gemma 3 270M Q4_K_M, {args.threads} threads, {args.rounds} alternating rounds of
 {args.tokens} tokens, same `Llama` instance, empty KV cache each round; medians).
@@ -111,7 +145,20 @@ Machine: {platform.machine()}, {platform.system()}, Python {platform.python_vers
 Engine/raw decode ratio: **{ratio:.3f}** (target ≥ 0.97). TTFT difference:
 **{ttft_delta_ms:+.1f} ms** (target within 5 ms). The engine's time includes rendering the prompt,
 fitting it to the context, the reasoning parser and UTF-8 detokenisation.
+
+### Threads next to a busy GUI thread
+
+Decode tokens/s of the engine with n llama.cpp threads, idle and while another thread of the same
+process keeps a core busy (as the Qt GUI thread does while it renders a streaming reply). This is
+why `choose_threads` leaves the GUI a core (1 thread on a 2-core machine).
+
+| llama.cpp threads | idle | next to a busy thread |
+|---:|---:|---:|
 """
+        + "\n".join(f"| {n} | {idle:.1f} | {busy:.1f} |" for n, idle, busy in thread_rows)
+        + """
+"""
+    )
     print(body)
     if not args.no_write:
         write_block("engine", body)

@@ -69,8 +69,12 @@ def parse_log(text: str, report: LoadReport | None = None) -> LoadReport:
 
 
 @contextlib.contextmanager
-def capture_llama_log() -> Iterator[list[str]]:
-    """Collect llama.cpp log lines (in a list) for the duration of the block."""
+def capture_llama_log(quiet: bool = False) -> Iterator[list[str]]:
+    """Collect llama.cpp log lines (in a list) for the duration of the block.
+
+    Lines are also passed on to llama-cpp-python's logger (which prints them when verbose)
+    unless ``quiet``.
+    """
     import llama_cpp
     from llama_cpp import _logger
 
@@ -79,7 +83,8 @@ def capture_llama_log() -> Iterator[list[str]]:
     @llama_cpp.llama_log_callback
     def callback(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
         lines.append(text.decode("utf-8", errors="replace"))
-        _logger.llama_log_callback(level, text, user_data)
+        if not quiet:
+            _logger.llama_log_callback(level, text, user_data)
 
     with _lock:
         llama_cpp.llama_log_set(callback, ctypes.c_void_p(0))

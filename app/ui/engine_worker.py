@@ -81,8 +81,10 @@ def describe_error(exc: BaseException, doing: str) -> UserFacingError:
 
     if isinstance(exc, InsufficientMemoryError):
         return UserFacingError(exc.message, exc.hint, tuple(exc.alternatives))
-    if isinstance(exc, (EngineError, StoreError)):
-        return UserFacingError(exc.message, exc.hint)
+    from quantize.errors import QuantizeToolError
+
+    if isinstance(exc, (EngineError, StoreError, QuantizeToolError)):
+        return UserFacingError(exc.message, exc.hint or None)
     if isinstance(exc, MemoryError):
         return UserFacingError(
             f"Ran out of memory while {doing}", "close other programs or choose a smaller model"

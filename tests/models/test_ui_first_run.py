@@ -1,0 +1,176 @@
+"""The first-run screen with pytest-qt (offscreen): from an empty data folder to a model that
+loads, through each of the three ways, and the faults ending in a clear message."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.engine import ChatEngine
+from app.models import ModelRegistry, TaskState, hypothetical_hardware, load_catalogue
+from app.paths import app_paths
+from app.ui.download_bridge import DownloadBridge
+from app.ui.first_run import FirstRunPage, describe_task
+from tests.fixtures.fake_hub import closed_endpoint
+from tests.models.helpers import write_tiny_catalogue, write_unknown_arch_gguf
+from tests.models.ui_support import QT_STRICT, no_leaked_threads  # noqa: F401 - fixture
+
+pytestmark = [*QT_STRICT, pytest.mark.usefixtures("no_leaked_threads")]
+
+REPO = "org/tiny-GGUF"
+FILE = "tiny-f32.gguf"
+WAIT_MS = 30_000
+
+
+@pytest.fixture
+def tiny_bytes(tiny_answer_gguf):
+    return tiny_answer_gguf.read_bytes()
+
+
+@pytest.fixture
+def catalogue(tmp_path, tiny_bytes):
+    return load_catalogue(write_tiny_catalogue(tmp_path / "catalogue.json", REPO, FILE, tiny_bytes))
+
+
+@pytest.fixture
+def page(qtbot, catalogue):
+    registry = ModelRegistry(app_paths().ensure())
+    bridge = DownloadBridge(registry)
+    bridge.manager.catalogue = catalogue
+    widget = FirstRunPage(registry, bridge, catalogue=catalogue, hardware=hypothetical_hardware(16))
+    qtbot.addWidget(widget)
+    widget.show()
+    yield widget
+    widget.shutdown()
+    bridge.shutdown()
+
+
+def test_the_recommendation_and_its_reason_are_shown(page):
+    assert "Recommended for this computer: Tiny QwQ F32" in page.recommendationLabel.text()
+    assert page.reasonLabel.text().startswith("16 GB RAM: Tiny QwQ F32 with 4K context fits")
+    assert page.downloadButton.isEnabled() and not page.progressBar.isVisible()
+
+
+def test_download_from_an_empty_data_folder_to_a_loaded_model(page, qtbot, fake_hub, tiny_bytes):
+    fake_hub.add_repo(REPO, {FILE: tiny_bytes})
+    assert page.registry.is_empty()
+    with qtbot.waitSignal(page.modelReady, timeout=WAIT_MS) as ready:
+        qtbot.mouseClick(page.downloadButton, pytest.importorskip("PySide6.QtCore").Qt.LeftButton)
+    [name] = ready.args
+    model = page.registry.get(name)
+    assert page.statusLabel.text() == "Downloaded and verified"
+    assert page.progressBar.value() == 1000
+    engine = ChatEngine.load(model.path, model.settings.to_load_options(for_gui=False))
+    try:
+        assert engine.facts.architecture == "qwen2" and engine.plan.n_ctx == 4096
+    finally:
+        engine.close()
+
+
+def test_pause_and_resume_from_the_page(page, qtbot, fake_hub, tiny_bytes):
+    fake_hub.add_repo(REPO, {FILE: tiny_bytes})
+    fake_hub.throttle(600_000)
+    page.start_download()
+    qtbot.waitUntil(lambda: page.task.done_bytes > 100_000, timeout=WAIT_MS)
+    page.pauseButton.click()
+    qtbot.waitUntil(lambda: page.task.state == TaskState.PAUSED, timeout=WAIT_MS)
+    assert page.pauseButton.text() == "Resume" and page.statusLabel.text().startswith("Paused")
+    fake_hub.throttle(None)
+    with qtbot.waitSignal(page.modelReady, timeout=WAIT_MS):
+        page.pauseButton.click()
+    assert fake_hub.body_requests(FILE)[-1].range_start > 100_000
+
+
+def test_a_download_paused_in_an_earlier_session_is_offered_again(
+    qtbot, fake_hub, tiny_bytes, catalogue, page
+):
+    fake_hub.add_repo(REPO, {FILE: tiny_bytes})
+    fake_hub.throttle(600_000)
+    page.start_download()
+    qtbot.waitUntil(lambda: page.task.done_bytes > 100_000, timeout=WAIT_MS)
+    page.bridge.shutdown()  # the app closes mid-download
+
+    bridge = DownloadBridge(page.registry)
+    bridge.manager.catalogue = catalogue
+    again = FirstRunPage(
+        page.registry, bridge, catalogue=catalogue, hardware=hypothetical_hardware(16)
+    )
+    qtbot.addWidget(again)
+    try:
+        assert again.task is not None and again.task.state == TaskState.PAUSED
+        assert again.pauseButton.text() == "Resume" and not again.downloadButton.isEnabled()
+        fake_hub.throttle(None)
+        with qtbot.waitSignal(again.modelReady, timeout=WAIT_MS):
+            again.pauseButton.click()
+    finally:
+        again.shutdown()
+        bridge.shutdown()
+
+
+def test_offline_download_says_so_and_leaves_no_file(page, qtbot, monkeypatch):
+    monkeypatch.setenv("HF_ENDPOINT", closed_endpoint())
+    page.start_download()
+    qtbot.waitUntil(lambda: page.errorLabel.text() != "", timeout=WAIT_MS)
+    assert "Cannot reach the Hugging Face Hub" in page.errorLabel.text()
+    assert page.pauseButton.text() == "Resume"  # it can be tried again
+    assert not list(page.registry.paths.models_dir.rglob("*.gguf"))
+
+
+def test_importing_a_gguf_file(page, qtbot, tiny_answer_gguf):
+    with qtbot.waitSignal(page.modelReady, timeout=WAIT_MS) as ready:
+        page.import_file(tiny_answer_gguf, copy=True)
+    model = page.registry.get(ready.args[0])
+    assert model.source == "copy" and model.sha256
+    assert "Added" in page.statusLabel.text()
+
+
+def test_importing_an_unsupported_model_shows_why(page, qtbot, tmp_path):
+    odd = write_unknown_arch_gguf(tmp_path / "odd.gguf")
+    job = page.import_file(odd)
+    with qtbot.waitSignal(job.failed, timeout=WAIT_MS):
+        pass
+    assert "'notanarch'" in page.errorLabel.text()
+    assert page.registry.is_empty() and page.importButton.isEnabled()
+
+
+def test_building_it_myself_runs_the_quantisation_tool(page, qtbot, fake_hub, tmp_path):
+    from quantize.validation.texts import EVALUATION_TEXT
+    from tests.fixtures.hf_repo import HFRepoSpec, write_hf_repo
+
+    spec = HFRepoSpec(hidden=256, n_ff=512, n_head=4, n_kv_head=2, learned_text=EVALUATION_TEXT)
+    repo = write_hf_repo(tmp_path / "QwQ-tiny", spec)
+    fake_hub.add_repo("Qwen/QwQ-tiny", {p.name: p.read_bytes() for p in repo.path.iterdir()})
+    with qtbot.waitSignal(page.modelReady, timeout=120_000) as ready:
+        page.start_build("Qwen/QwQ-tiny", work_dir=tmp_path / "work", extra_args=("--threads", "2"))
+    model = page.registry.get(ready.args[0])
+    assert model.quant == "Q4_K_M" and model.source == "copy"
+    assert model.path.startswith(str(page.registry.paths.models_dir / "built"))
+    log = page.buildLog.toPlainText()
+    assert "Result: PASSED" in log and "Adding it to your models" in log
+    assert not (tmp_path / "work" / "qwq-tiny-q4_k_m.gguf").exists()  # moved, not copied
+
+
+def test_a_failing_build_shows_the_exit_code(page, qtbot, monkeypatch):
+    monkeypatch.setenv("HF_ENDPOINT", closed_endpoint())
+    process = page.start_build("Qwen/QwQ-missing")
+    with qtbot.waitSignal(process.finished, timeout=60_000):
+        pass
+    assert "exit code" in page.errorLabel.text()
+    assert "Cannot reach" in page.buildLog.toPlainText()
+    assert page.buildButton.isEnabled()
+
+
+def test_describe_task_in_words():
+    from app.models import DownloadTask
+
+    task = DownloadTask(
+        "t",
+        REPO,
+        FILE,
+        state=TaskState.RUNNING,
+        phase="downloading",
+        done_bytes=8_980_000_000,
+        total_bytes=19_850_000_000,
+        speed=52.3e6,
+        eta=208,
+    )
+    assert describe_task(task) == "45% · 8.98 GB of 19.85 GB · 52.3 MB/s · 3 min 28 s left"
