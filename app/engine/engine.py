@@ -146,7 +146,7 @@ class ChatEngine:
             self.llama._ctx.kv_cache_clear()
 
     def cancel(self) -> None:
-        """Abort an evaluation in progress (safe from any thread)."""
+        """Stop the turn in progress, mid-prompt or mid-reply (safe from any thread)."""
         self._abort.set()
 
     # ---- chat ----------------------------------------------------------------------------
@@ -180,6 +180,7 @@ class ChatEngine:
 
     def _turn(self, messages: list[dict], params: SamplingParams, cancel: threading.Event):
         t_start = time.perf_counter()
+        self._abort.clear()  # cancel() applies to the turn in progress only
         stats = TurnStats(n_ctx=self.n_ctx)
         max_tokens = params.max_tokens or self.n_ctx
         reserve = min(max_tokens, max(64, self.n_ctx // 4))
@@ -236,7 +237,7 @@ class ChatEngine:
         stop_reason = "length"
         n_out = 0
         while True:
-            if cancel.is_set():
+            if cancel.is_set() or self._abort.is_set():
                 stop_reason = "cancelled"
                 break
             if n_out >= max_tokens:
@@ -293,9 +294,8 @@ class ChatEngine:
         llama.cpp polls the abort callback between graph nodes, so a Stop interrupts even one
         long batch of a big model.
         """
-        if cancel.is_set():
+        if cancel.is_set() or self._abort.is_set():
             return False
-        self._abort.clear()
         self._abort_watch[0] = cancel
         _set_abort_callback(self.llama, self._abort_cb)
         try:
@@ -308,7 +308,6 @@ class ChatEngine:
         finally:
             _set_abort_callback(self.llama, None)
             self._abort_watch[0] = None
-            self._abort.clear()
 
     def _piece(self, token: int) -> bytes:
         piece = self._piece_cache.get(token)

@@ -98,6 +98,19 @@ def test_stop_mid_generation_answers_quickly(loop_engine):
     assert "hmm ok so" in result.thinking
 
 
+def test_engine_cancel_from_another_thread_stops_the_reply(loop_engine):
+    events = []
+    for event in loop_engine.stream_chat(ask("think"), SamplingParams(max_tokens=100000)):
+        events.append(event)
+        if len(events) == 20:
+            threading.Thread(target=loop_engine.cancel).start()
+    result = events[-1].result
+    assert result.stats.stop_reason == "cancelled"
+    assert result.stats.completion_tokens < 1000
+    # The next turn is not affected by the earlier cancel.
+    assert loop_engine.chat(ask("x"), SamplingParams(thinking_budget=3)).answer == "Paris"
+
+
 def test_stop_mid_prompt_aborts_the_evaluation(gemma_gguf):
     engine = ChatEngine.load(gemma_gguf, LoadOptions(n_ctx=8192, n_threads=2, for_gui=False))
     try:
