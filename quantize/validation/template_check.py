@@ -1,0 +1,70 @@
+"""Chat-template check: the GGUF carries the source's template and it renders a multi-turn
+conversation with thinking the way a reasoning model needs."""
+
+from __future__ import annotations
+
+from jinja2 import TemplateError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from .gguf_file import GGUFFile
+from .report import CheckResult
+
+THOUGHT = "The user wants a capital; France's capital is Paris."
+CONVERSATION = [
+    {"role": "system", "content": "You are a concise assistant."},
+    {"role": "user", "content": "What is the capital of France?"},
+    {"role": "assistant", "content": f"<think>\n{THOUGHT}\n</think>\n\nParis."},
+    {"role": "user", "content": "And of Italy?"},
+]
+
+
+def render_chat_template(template: str, messages: list[dict], **extra) -> str:
+    """Render a Hugging Face chat template the way transformers does (sandboxed Jinja)."""
+
+    def raise_exception(message: str) -> None:
+        raise TemplateError(message)
+
+    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
+    env.globals["raise_exception"] = raise_exception
+    return env.from_string(template).render(messages=messages, add_generation_prompt=True, **extra)
+
+
+def check_chat_template(g: GGUFFile, source_template: str | None) -> CheckResult:
+    template = g.value("tokenizer.chat_template")
+    if source_template is None:
+        if template is None:
+            return CheckResult("chat template", None, "the source defines no chat template")
+        return CheckResult("chat template", False, "the GGUF has a template the source does not")
+    if template is None:
+        return CheckResult("chat template", False, "the GGUF has no chat template")
+    if template != source_template:
+        return CheckResult(
+            "chat template", False, "the template differs from tokenizer_config.json's"
+        )
+    try:
+        prompt = render_chat_template(template, CONVERSATION, enable_thinking=True)
+    except Exception as exc:  # any template error is a failure to report
+        return CheckResult("chat template", False, f"the template does not render: {exc}")
+    problems = [
+        f"{m['role']} turn {m['content'][:20]!r} is missing"
+        for m in CONVERSATION
+        if m["role"] != "assistant" and m["content"] not in prompt
+    ]
+    if "Paris." not in prompt:
+        problems.append("the earlier assistant answer is missing")
+    last_user = prompt.rfind(CONVERSATION[-1]["content"])
+    if "assistant" not in prompt[last_user:]:
+        problems.append("no assistant generation prompt after the last user turn")
+    reasoning = "</think>" in template or "</think>" in (g.value("tokenizer.ggml.tokens") or [])
+    if reasoning and THOUGHT in prompt:
+        problems.append("earlier thinking is kept in the history (reasoning models must drop it)")
+    if problems:
+        return CheckResult("chat template", False, "; ".join(problems))
+    return CheckResult(
+        "chat template",
+        True,
+        "identical to the source; renders 4 turns, drops earlier thinking"
+        if reasoning
+        else "identical to the source; renders 4 turns",
+        {"rendered": prompt},
+    )

@@ -1,0 +1,93 @@
+"""Tokenizer checks: the GGUF (as llama.cpp reads it) against the Hugging Face tokenizer.json."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tokenizers import Tokenizer
+
+from ..llama_log import captured_llama_log, error_lines
+from .gguf_file import GGUFFile
+from .report import CheckResult
+from .texts import TOKENIZER_SAMPLES
+
+
+def load_vocab_only(path: Path):
+    """A llama.cpp model handle with only the vocabulary loaded (fast, no weights)."""
+    from llama_cpp import Llama
+
+    with captured_llama_log() as log:
+        try:
+            return Llama(str(path), vocab_only=True, verbose=False)
+        except Exception as exc:
+            raise RuntimeError(f"{exc} {error_lines(log)}".strip()) from exc
+
+
+def check_vocabulary(g: GGUFFile, hf: Tokenizer, config: dict) -> CheckResult:
+    """Token strings id by id, and the special token ids, against tokenizer.json/config.json."""
+    tokens = g.value("tokenizer.ggml.tokens") or []
+    hf_vocab = hf.get_vocab(with_added_tokens=True)
+    problems = []
+    if len(tokens) < len(hf_vocab):
+        problems.append(f"the GGUF has {len(tokens)} tokens, tokenizer.json {len(hf_vocab)}")
+    differing = [
+        f"id {i}: {tokens[i]!r} vs {text!r}"
+        for text, i in sorted(hf_vocab.items(), key=lambda kv: kv[1])
+        if i < len(tokens) and tokens[i] != text
+    ]
+    if differing:
+        problems.append(f"{len(differing)} token(s) differ, first {differing[0]}")
+    eos = config.get("eos_token_id")
+    eos_ids = eos if isinstance(eos, list) else [eos]
+    gguf_eos = g.value("tokenizer.ggml.eos_token_id")
+    if eos is not None and gguf_eos not in eos_ids:
+        problems.append(f"end-of-sequence id is {gguf_eos}, config.json says {eos}")
+    if problems:
+        return CheckResult("vocabulary", False, "; ".join(problems))
+    return CheckResult("vocabulary", True, f"{len(hf_vocab)} tokens and special ids match")
+
+
+def _first_difference(a: list[int], b: list[int]) -> int:
+    pairs = enumerate(zip(a, b, strict=False))
+    return next((i for i, (x, y) in pairs if x != y), min(len(a), len(b)))
+
+
+def check_tokenization(path: Path, hf: Tokenizer, extra_texts: list[str] = ()) -> CheckResult:
+    """llama.cpp tokenises the built-in multilingual/code sample exactly like `tokenizers`."""
+    try:
+        llm = load_vocab_only(path)
+    except Exception as exc:  # llama.cpp raises ValueError/RuntimeError variants
+        return CheckResult("tokenization", False, f"llama.cpp cannot load the vocabulary: {exc}")
+    try:
+        mismatches, n_tokens = [], 0
+        samples = list(TOKENIZER_SAMPLES) + list(extra_texts)
+        for text in samples:
+            want = hf.encode(text, add_special_tokens=False).ids
+            got = llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
+            n_tokens += len(want)
+            if got != want:
+                at = _first_difference(got, want)
+                mismatches.append(
+                    f"{text[:24]!r}...: llama.cpp {got[at : at + 3]} vs "
+                    f"tokenizers {want[at : at + 3]} "
+                    f"at token {at}"
+                )
+                continue
+            back = llm.detokenize(want, special=True).decode("utf-8", errors="replace")
+            if back != hf.decode(want, skip_special_tokens=False):
+                mismatches.append(f"{text[:24]!r}...: decoding differs")
+    finally:
+        llm.close()
+    if mismatches:
+        return CheckResult(
+            "tokenization",
+            False,
+            f"{len(mismatches)} of {len(samples)} samples differ: {mismatches[0]}",
+            {"mismatches": mismatches},
+        )
+    return CheckResult(
+        "tokenization",
+        True,
+        f"{len(samples)} samples ({n_tokens} tokens, special tokens included) identical",
+        {"samples": len(samples), "tokens": n_tokens},
+    )
