@@ -6,6 +6,7 @@ Usage: python packaging/smoke_test.py dist/QwQDesktop
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -21,11 +22,13 @@ def main(bundle: str) -> int:
     exe = Path(bundle) / ("qwq-desktop.exe" if sys.platform == "win32" else "qwq-desktop")
     with tempfile.TemporaryDirectory() as tmp:
         model = write_tiny_gguf(Path(tmp) / "tiny.gguf", TinyModelSpec(script=ANSWER_SCRIPT))
-        env_home = {"QWQ_DESKTOP_HOME": str(Path(tmp) / "home")}
-        run = lambda *a: subprocess.run(  # noqa: E731
-            [str(exe), *a], capture_output=True, text=True, timeout=120,
-            env={**__import__("os").environ, **env_home},
-        )
+        env = {**os.environ, "QWQ_DESKTOP_HOME": str(Path(tmp) / "home")}
+
+        def run(*args: str) -> subprocess.CompletedProcess:
+            return subprocess.run(
+                [str(exe), *args], capture_output=True, text=True, timeout=120, env=env
+            )
+
         version = run("--version")
         assert version.returncode == 0, version.stderr
         info = run("info", "--model", str(model), "--json")

@@ -93,7 +93,10 @@ class MemoryPlan:
 
 
 def _gb(n: int) -> str:
-    return f"{n / 1e9:.1f} GB"
+    """Decimal gigabytes as model files are sized; small models in MB."""
+    if abs(n) >= 1e9:
+        return f"{n / 1e9:.1f} GB"
+    return f"{n / 1e6:.1f} MB" if abs(n) >= 1e5 else f"{n / 1e3:.0f} KB"
 
 
 def _ctx_label(n: int) -> str:

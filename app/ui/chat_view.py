@@ -57,6 +57,9 @@ class EmptyState(QWidget):
             text = "Load a model to start. Nothing you type leaves this computer."
         self.subtitle.setText(text)
 
+    def set_loading(self, name: str) -> None:
+        self.subtitle.setText(f"Loading {name}… Nothing you type leaves this computer.")
+
 
 class ChatView(QScrollArea):
     """Message widgets in a centred column, with windowed loading of long histories."""

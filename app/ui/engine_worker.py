@@ -40,6 +40,10 @@ class ModelInfo:
     default_sampling: Any  # app.engine.SamplingParams
     device: str  # what llama.cpp really did: "CPU" or "CUDA0: 64/64 layers"
     load_seconds: float
+    offloaded_layers: int | None = None  # from llama.cpp's log; None when it said nothing
+    total_layers: int | None = None
+    gpu_backend: str | None = None  # the GPU backend this build offers ("CUDA", "Metal", ...)
+    requested_gpu_layers: int | None = None  # what the user asked for (None = planner decides)
 
     @property
     def name(self) -> str:
@@ -134,9 +138,10 @@ class EngineWorker(QObject):
     turnFailed = Signal(int, object)  # request id, UserFacingError
     tokensCounted = Signal(int, int, int)  # request id, prompt tokens, n_ctx
 
-    def __init__(self, store: ConversationStore) -> None:
+    def __init__(self, store: ConversationStore, hardware: Any = None) -> None:
         super().__init__()
         self._store = store
+        self._hardware = hardware  # app.engine.HardwareInfo; None = probe at every load
         self._engine = None
 
     @Slot(int, str, object)
@@ -146,7 +151,7 @@ class EngineWorker(QObject):
         self._close_engine()
         started = time.monotonic()
         try:
-            engine = ChatEngine.load(path, options)
+            engine = ChatEngine.load(path, options, hardware=self._hardware)
         except Exception as exc:  # every failure must reach the user
             error = describe_error(exc, "loading the model")
             if not error.expected:
@@ -161,6 +166,10 @@ class EngineWorker(QObject):
             default_sampling=engine.default_sampling(),
             device=engine.device_summary,
             load_seconds=time.monotonic() - started,
+            offloaded_layers=engine.load_report.offloaded_layers,
+            total_layers=engine.load_report.total_layers,
+            gpu_backend=engine.hardware.gpu_backend,
+            requested_gpu_layers=getattr(options, "n_gpu_layers", None),
         )
         self.loaded.emit(request_id, info)
 
@@ -243,7 +252,7 @@ class EngineWorker(QObject):
             self.turnFailed.emit(0, describe_error(exc, "saving the reply"))
 
     def _finish_without_engine(self, request: TurnRequest) -> None:
-        error = UserFacingError("No model is loaded", "load a model first (File → Models)")
+        error = UserFacingError("No model is loaded", "load a model first (File → Models…)")
         try:
             self._store.update_message(
                 request.message_id, status="error", stats={"error": error.text()}
@@ -273,11 +282,15 @@ class EngineClient(QObject):
     _turnRequested = Signal(object)
     _countRequested = Signal(int, object)
 
-    def __init__(self, store: ConversationStore, parent: QObject | None = None) -> None:
+    def __init__(
+        self, store: ConversationStore, parent: QObject | None = None, hardware: Any = None
+    ) -> None:
+        """``hardware`` (an ``app.engine.HardwareInfo``) replaces the probe the engine runs at
+        every load, for a machine described rather than measured."""
         super().__init__(parent)
         self._thread = QThread()
         self._thread.setObjectName("EngineThread")
-        self._worker = EngineWorker(store)
+        self._worker = EngineWorker(store, hardware)
         self._worker.moveToThread(self._thread)
         self._next_id = 0
         self._load_id = -1

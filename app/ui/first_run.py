@@ -77,6 +77,8 @@ def describe_task(task: DownloadTask) -> str:
         parts.append(f"{task.fraction:.0%}")
     parts.append(f"{format_bytes(task.done_bytes)} of {format_bytes(task.total_bytes)}")
     if task.state == TaskState.RUNNING:
+        if task.phase == "starting":
+            return "Connecting to the Hugging Face Hub…"
         if task.phase == "checking":
             parts.insert(0, "Checking the part already downloaded")
         elif task.phase == "retrying":
@@ -210,6 +212,13 @@ class FirstRunPage(QWidget):
         import_row.addWidget(self.copyCheck)
         import_row.addStretch(1)
         layout.addLayout(import_row)
+        layout.addWidget(
+            _muted(
+                "Use a .gguf model you already have. It is checked before it is listed; unless "
+                "copied, it stays where it is."
+            )
+        )
+        layout.addWidget(_separator())
 
         # 3. build
         build_row = QHBoxLayout()
@@ -225,12 +234,14 @@ class FirstRunPage(QWidget):
         build_row.addWidget(self.stopBuildButton)
         build_row.addStretch(1)
         layout.addLayout(build_row)
+        layout.addWidget(_muted(self.buildButton.toolTip()))
         self.buildProgress = QProgressBar()
         self.buildProgress.setRange(0, 100)
         self.buildLog = QPlainTextEdit()
         self.buildLog.setReadOnly(True)
         self.buildLog.setMaximumBlockCount(2000)
         self.buildLog.setPlaceholderText("Output of the quantisation tool")
+        self.buildLog.setAccessibleName("Build log")
         layout.addWidget(self.buildProgress)
         layout.addWidget(self.buildLog, 1)
 
@@ -495,8 +506,16 @@ class FirstRunPage(QWidget):
             self.job = None
 
 
+def _muted(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setObjectName("MutedLabel")
+    label.setWordWrap(True)
+    return label
+
+
 def _separator() -> QFrame:
     line = QFrame()
+    line.setObjectName("Separator")
     line.setFrameShape(QFrame.Shape.HLine)
-    line.setFrameShadow(QFrame.Shadow.Sunken)
+    line.setFrameShadow(QFrame.Shadow.Plain)
     return line

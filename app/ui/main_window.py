@@ -6,8 +6,11 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Sequence
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Slot
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QGuiApplication, QKeySequence
@@ -28,8 +31,8 @@ from PySide6.QtWidgets import (
 
 from app import __version__
 from app.atomic import atomic_write_text
-from app.engine import LoadOptions
-from app.models import LoadSettings, ModelRegistry, ModelsError
+from app.engine import HardwareInfo, LoadOptions
+from app.models import Catalogue, LoadSettings, ModelRegistry, ModelsError, adopt_found_models
 from app.paths import AppPaths, app_paths
 from app.settings import AppSettings, load_settings, save_settings
 from app.store import Conversation, ConversationStore, ImportFormatError, StoreError
@@ -37,20 +40,33 @@ from app.store import Conversation, ConversationStore, ImportFormatError, StoreE
 from .chat_controller import ChatController
 from .chat_view import COLUMN_MAX_WIDTH, ChatView
 from .composer import Composer
-from .download_bridge import DownloadBridge
 from .engine_worker import EngineClient, ModelInfo, UserFacingError
-from .first_run import FirstRunPage
+from .load_feedback import (
+    LoadAlternative,
+    describe_device,
+    device_details,
+    gpu_warning,
+    parse_alternatives,
+    refusal_text,
+)
 from .markdown_render import MarkdownRenderer
 from .message_widget import ViewContext
+from .model_pages import ModelPages
 from .settings_dialog import SettingsDialog
 from .sidebar import Sidebar
 from .status_bar import ChatStatusBar, NoticeBar
 from .tasks import TaskRunner
 from .theme import Colors, apply_theme
 
+if TYPE_CHECKING:
+    from .first_run import FirstRunPage
+    from .models_page import ModelsPage
+
 log = logging.getLogger(__name__)
 
 APP_TITLE = "QwQ Desktop"
+MODELS_SHORTCUT = "Ctrl+Shift+M"
+GET_MODEL_SHORTCUT = "Ctrl+Shift+G"
 
 
 def load_options_from(settings: AppSettings, model: LoadSettings | None = None) -> LoadOptions:
@@ -107,34 +123,13 @@ class ChatHeader(QFrame):
         layout.addWidget(self.settings_button)
 
 
-class EmbeddedPage(QWidget):
-    """A full-window page (first run, models) with a way back to the chat."""
-
-    def __init__(self, content: QWidget, title: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("ChatSurface")
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(0)
-        bar = QFrame(self)
-        bar.setObjectName("ChatHeader")
-        row = QHBoxLayout(bar)
-        row.setContentsMargins(12, 8, 12, 8)
-        self.back = QToolButton(bar)
-        self.back.setObjectName("ActionButton")
-        self.back.setText("← Back to chat")
-        self.back.setAccessibleName("Back to chat")
-        row.addWidget(self.back)
-        label = QLabel(title, bar)
-        label.setObjectName("ChatTitle")
-        row.addWidget(label, 1)
-        layout.addWidget(bar)
-        layout.addWidget(content, 1)
-        self.content = content
-
-
 class MainWindow(QMainWindow):
-    """The app window. ``shutdown()`` (also run by closing) stops every thread; idempotent."""
+    """The app window. ``shutdown()`` (also run by closing) stops every thread; idempotent.
+
+    ``hardware`` describes the machine instead of probing it (memory plans, recommendation,
+    loads) and ``catalogue`` replaces the shipped model catalogue; both default to the real
+    thing.
+    """
 
     def __init__(
         self,
@@ -142,25 +137,30 @@ class MainWindow(QMainWindow):
         settings: AppSettings,
         store: ConversationStore,
         settings_warnings: list[str] | None = None,
+        *,
+        hardware: HardwareInfo | None = None,
+        catalogue: Catalogue | None = None,
     ) -> None:
         super().__init__()
         self.paths = paths
         self.settings = settings
         self.store = store
+        self._hardware = hardware
+        self._catalogue = catalogue
         self._shut_down = False
         self._context_warned: tuple[int, str] | None = None
+        self._load_request: tuple[str, LoadOptions] | None = None
+        self._alternatives: list[LoadAlternative] = []
+        self._loaded_name: str | None = None
         app = QApplication.instance()
         self.colors: Colors = apply_theme(app, settings.theme, settings.font_size)
         self.setWindowTitle(APP_TITLE)
         self.setAccessibleName(APP_TITLE)
         self.resize(1180, 780)
 
-        self.engine = EngineClient(store, self)
+        self.engine = EngineClient(store, self, hardware=hardware)
         self.tasks = TaskRunner(self)
         self.registry = ModelRegistry(paths)
-        self._downloads: DownloadBridge | None = None
-        self.first_run: FirstRunPage | None = None
-        self._first_run_page: EmbeddedPage | None = None
         self._build_ui()
         self.controller = ChatController(store, self.engine, self.chat_view, settings, self)
         self._connect()
@@ -216,8 +216,16 @@ class MainWindow(QMainWindow):
         splitter.setChildrenCollapsible(False)
         splitter.setHandleWidth(1)
         self.setCentralWidget(splitter)
-        self.status = ChatStatusBar(self)
+        self.status = ChatStatusBar(self, models_hint=f"Models… ({MODELS_SHORTCUT})")
         self.setStatusBar(self.status)
+        self.model_pages = ModelPages(
+            self.registry,
+            self.pages,
+            hardware=self._hardware,
+            catalogue=self._catalogue,
+            get_model_shortcut=GET_MODEL_SHORTCUT,
+            parent=self,
+        )
 
     def _connect(self) -> None:
         c = self.controller
@@ -242,6 +250,9 @@ class MainWindow(QMainWindow):
         s.hitActivated.connect(self.controller.show_message)
         self.header.settings_button.clicked.connect(self.open_settings)
         self.notice_bar.actionTriggered.connect(self._on_notice_action)
+        self.status.modelClicked.connect(self.show_models)
+        self.model_pages.loadRequested.connect(self._on_install_load_requested)
+        self.model_pages.backRequested.connect(self.show_chat)
 
     def _action(self, menu, text: str, slot, shortcut=None, enabled: bool = True) -> QAction:
         action = QAction(text, self)
@@ -259,8 +270,9 @@ class MainWindow(QMainWindow):
         bar = self.menuBar()
         file = bar.addMenu("&File")
         self._action(file, "&New chat", self.new_chat, QKeySequence.StandardKey.New)
+        self.models_action = self._action(file, "&Models…", self.show_models, MODELS_SHORTCUT)
+        self._action(file, "&Get a model…", self.show_first_run, GET_MODEL_SHORTCUT)
         self._action(file, "&Open model file…", self.choose_model_file, "Ctrl+O")
-        self._action(file, "&Get a model…", self.show_first_run, "Ctrl+Shift+M")
         file.addSeparator()
         self._action(file, "&Import chat…", self.choose_import_file, "Ctrl+Shift+I")
         self.export_md_action = self._action(
@@ -328,6 +340,7 @@ class MainWindow(QMainWindow):
 
     @Slot(int)
     def open_conversation(self, conv_id: int) -> None:
+        self.pages.setCurrentWidget(self.chat_page)
         if conv_id != self.controller.conv_id:
             self.controller.open_conversation(conv_id)
 
@@ -417,14 +430,18 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def focus_composer(self) -> None:
+        """Show the chat (leaving the Models or first-run page) and put the cursor in the
+        message box."""
+        self.pages.setCurrentWidget(self.chat_page)
         self.composer.input.setFocus()
 
     @Slot(bool)
     def _on_generating_changed(self, generating: bool) -> None:
         self.composer.set_generating(generating)
         self.stop_action.setEnabled(generating)
-        if not generating and self.isActiveWindow():
-            self.focus_composer()
+        on_chat = self.pages.currentWidget() is self.chat_page
+        if not generating and self.isActiveWindow() and on_chat:
+            self.composer.input.setFocus()
 
     @Slot(int, int)
     def _on_context_changed(self, used: int, n_ctx: int) -> None:
@@ -454,56 +471,89 @@ class MainWindow(QMainWindow):
         if self.engine.loading:
             self.composer.set_can_send(False, "Loading the model…")
         elif self.engine.model is None:
-            self.composer.set_can_send(False, "No model loaded: File → Open model file… (Ctrl+O)")
+            self.composer.set_can_send(
+                False, f"No model loaded: File → Models… ({MODELS_SHORTCUT})"
+            )
         else:
             self.composer.set_can_send(True)
 
     # -- model --------------------------------------------------------------------------------
 
     def load_model(self, path: str, options: LoadOptions | None = None) -> None:
-        """Load a GGUF file in the engine thread (the window stays responsive)."""
+        """Load a GGUF file in the engine thread (the window stays responsive and the status
+        bar shows a busy indicator with the elapsed time)."""
         self.controller.stop()
+        installed = self.registry.find_by_path(path)
         if options is None:
-            installed = self.registry.find_by_path(path)
             options = load_options_from(self.settings, installed.settings if installed else None)
+        self._load_request = (str(path), options)
+        self._loaded_name = None
         self.engine.load(str(path), options)
-        self.status.set_model(f"Loading {Path(path).name}…")
-        self.status.set_device("")
+        name = installed.name if installed else Path(path).name
+        self.status.start_loading(name)
+        self.chat_view.empty_state.set_loading(name)
         self._update_composer_state()
 
-    def load_installed(self, name: str) -> None:
-        """Load a model from the models folder by name, with its saved load settings."""
+    def load_installed(self, name: str, settings: LoadSettings | None = None) -> None:
+        """Load a model from the models folder by name, with ``settings`` (default: its saved
+        load settings; unset values fall back to the app settings, then the planner)."""
         try:
             model = self.registry.get(name)
         except ModelsError as exc:
             self.show_notice(str(exc), "error")
             return
-        self.load_model(model.path, load_options_from(self.settings, model.settings))
+        self.load_model(model.path, load_options_from(self.settings, settings or model.settings))
 
     def needs_first_run(self) -> bool:
         """True when no model is installed yet."""
         return self.registry.is_empty()
 
+    def open_start_page(self, model: str | None = None) -> None:
+        """What the window shows at start: ``model`` (or the last model) loading, else the
+        first-run page when no model is installed. GGUF files found in the models folder but
+        missing from the list (the app stopped between placing and recording a download) are
+        adopted first, so they do not send the user to the first-run page."""
+        try:
+            adopt_found_models(self.registry)
+        except (ModelsError, OSError) as exc:
+            self.show_notice(f"Could not check the models folder: {exc}", "warning")
+        start = model or self.settings.last_model
+        if start and (model or os.path.exists(start)):
+            self.load_model(start)
+        elif self.needs_first_run():
+            self.show_first_run()
+        else:
+            self.show_notice("No model is loaded.", "info", action="Choose a model…", key="models")
+
+    @property
+    def first_run(self) -> FirstRunPage | None:
+        """The first-run page, once shown (None before)."""
+        return self.model_pages.first_run
+
+    @property
+    def models_page(self) -> ModelsPage | None:
+        """The Models page, once shown (None before)."""
+        return self.model_pages.models
+
     @Slot()
     def show_first_run(self) -> None:
         """Show the page that downloads, imports or builds a model."""
-        if self.first_run is None:
-            self._downloads = DownloadBridge(self.registry, parent=self)
-            self.first_run = FirstRunPage(self.registry, self._downloads, parent=self)
-            self.first_run.modelReady.connect(self._on_model_ready)
-            self._first_run_page = EmbeddedPage(self.first_run, "Get a model", self)
-            self._first_run_page.back.clicked.connect(self.show_chat)
-            self.pages.addWidget(self._first_run_page)
-        self.pages.setCurrentWidget(self._first_run_page)
+        self.model_pages.show_first_run()
+
+    @Slot()
+    def show_models(self) -> None:
+        """Show the installed models with their load settings (keyboard focus on the list)."""
+        self.model_pages.show_models(self._loaded_name)
 
     @Slot()
     def show_chat(self) -> None:
-        self.pages.setCurrentWidget(self.chat_page)
         self.focus_composer()
 
-    @Slot(str)
-    def _on_model_ready(self, name: str) -> None:
-        self.load_installed(name)
+    @Slot(str, object)
+    def _on_install_load_requested(self, name: str, settings: LoadSettings | None) -> None:
+        """A model page asks to load ``name`` (just installed, or Load on the Models page with
+        its edited settings): load it and show the chat while it loads."""
+        self.load_installed(name, settings)
         self.show_chat()
 
     @Slot()
@@ -516,19 +566,18 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_model_loaded(self, info: ModelInfo) -> None:
-        facts, plan = info.facts, info.plan
-        self.status.set_model(f"{info.name} · {facts.quant_type}", f"{info.path}\n{plan.summary()}")
-        self.status.set_device(info.device, plan.summary())
+        installed = self.registry.find_by_path(info.path)
+        self._loaded_name = installed.name if installed is not None else None
+        self.model_pages.set_loaded(self._loaded_name)
+        warning = gpu_warning(info)
+        self.status.set_model(f"{info.name} · {info.facts.quant_type}", info.path)
+        self.status.set_device(describe_device(info), device_details(info), warning=bool(warning))
         self.chat_view.set_context(self._view_context())
         self.chat_view.empty_state.set_model_name(info.name)
         self._update_composer_state()
         self.notice_bar.dismiss()
-        if plan.device != "CPU" and info.device == "CPU":
-            self.show_notice(
-                f"The memory plan expected {plan.device}, but llama.cpp runs the model on the "
-                "CPU: this build of llama-cpp-python may lack GPU support.",
-                "warning",
-            )
+        if warning:
+            self.show_notice(warning, "warning", action="Models…", key="models")
         self.settings.last_model = info.path
         self._save_settings()
         self.controller.measure_context()
@@ -536,8 +585,43 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_model_load_failed(self, error: UserFacingError) -> None:
         self.status.set_model(None)
+        self.chat_view.empty_state.set_model_name(None)
         self._update_composer_state()
-        self.show_notice(error.text(), "error", action="Choose a file…", key="open-model")
+        self._alternatives = parse_alternatives(error.alternatives)
+        if not self._alternatives:
+            self.show_notice(
+                error.text(),
+                "error",
+                action="Models…",
+                key="models",
+                more=[("Choose a file…", "open-model")],
+            )
+            return
+        # The planner refused: offer the settings that fit as one-click reloads.
+        actions = [(a.label, f"alternative:{i}") for i, a in enumerate(self._alternatives)]
+        self.show_notice(
+            refusal_text(error.message, error.alternatives),
+            "error",
+            more=[*actions, ("Models…", "models")],
+        )
+
+    def load_alternative(self, index: int) -> None:
+        """Load again with the planner's alternative ``index`` (saved for an installed model)."""
+        if self._load_request is None or not 0 <= index < len(self._alternatives):
+            return
+        alternative = self._alternatives[index]
+        path, options = self._load_request
+        changes = {"n_ctx": alternative.n_ctx or options.n_ctx}
+        if alternative.kv_cache_type:
+            changes["kv_cache_type"] = alternative.kv_cache_type
+        installed = self.registry.find_by_path(path)
+        if installed is not None:
+            settings = replace(installed.settings, **changes)
+            try:
+                self.registry.update(installed.name, settings=settings)
+            except (ModelsError, OSError, ValueError) as exc:
+                log.warning("Could not save the load settings of %s: %s", installed.name, exc)
+        self.load_model(path, replace(options, **changes))
 
     # -- search, export, import (background) --------------------------------------------------
 
@@ -694,13 +778,26 @@ class MainWindow(QMainWindow):
     # -- notices ------------------------------------------------------------------------------
 
     @Slot(str, str)
-    def show_notice(self, text: str, kind: str = "info", action: str = "", key: str = "") -> None:
-        self.notice_bar.show_notice(text, kind, action, key)
+    def show_notice(
+        self,
+        text: str,
+        kind: str = "info",
+        action: str = "",
+        key: str = "",
+        more: Sequence[tuple[str, str]] = (),
+    ) -> None:
+        """Show a message above the chat; ``action``/``more`` add buttons handled by
+        ``_on_notice_action``."""
+        self.notice_bar.show_notice(text, kind, action, key, more)
 
     @Slot(str)
     def _on_notice_action(self, key: str) -> None:
         if key == "open-model":
             self.choose_model_file()
+        elif key == "models":
+            self.show_models()
+        elif key.startswith("alternative:"):
+            self.load_alternative(int(key.partition(":")[2]))
         elif key == "reload-model" and self.engine.model is not None:
             self.load_model(self.engine.model.path)
 
@@ -721,10 +818,8 @@ class MainWindow(QMainWindow):
             return
         self._shut_down = True
         self.controller.stop()
-        if self.first_run is not None:
-            self.first_run.shutdown()
-        if self._downloads is not None:
-            self._downloads.shutdown()
+        self.status.stop_loading()
+        self.model_pages.shutdown()
         self.engine.shutdown()
         self.tasks.shutdown()
         try:
@@ -755,11 +850,7 @@ def run_gui(argv: list[str], model: str | None = None) -> int:
     window = MainWindow(paths, settings, store, warnings)
     window.show()
     window.focus_composer()
-    start_model = model or settings.last_model
-    if start_model and (model or os.path.exists(start_model)):
-        window.load_model(start_model)
-    elif window.needs_first_run():
-        window.show_first_run()
+    window.open_start_page(model)
     try:
         return app.exec()
     finally:

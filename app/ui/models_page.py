@@ -42,6 +42,12 @@ from .first_run import format_bytes
 COLUMNS = ("Name", "Size", "Quant", "Context", "Location")
 KV_TYPES = ("f16", "q8_0", "q4_0")
 PLAN_DELAY_MS = 250
+SOURCE_WORDS = {
+    "download": "downloaded from the Hub",
+    "copy": "copied into the models folder",
+    "link": "used where it is (the file stays yours)",
+    "found": "found in the models folder",
+}
 
 
 def reveal_in_file_manager(path: str | Path) -> None:
@@ -150,8 +156,12 @@ class ModelsPage(QWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.verticalHeader().hide()
-        self.table.horizontalHeader().setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
+        header = self.table.horizontalHeader()
+        for column in range(len(COLUMNS) - 1):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(len(COLUMNS) - 1, QHeaderView.ResizeMode.Stretch)
         self.table.setAccessibleName("Installed models")
+        self.table.setTabKeyNavigation(False)  # arrows choose a model, Tab moves on to settings
         self.table.selectionModel().currentRowChanged.connect(self._on_selected)
         layout.addWidget(self.table, 1)
         self.diskLabel = QLabel()
@@ -168,26 +178,35 @@ class ModelsPage(QWidget):
         self.ctxSpin.setRange(0, 1 << 20)
         self.ctxSpin.setSingleStep(1024)
         self.ctxSpin.setSpecialValueText("Auto (planner)")
+        self.ctxSpin.setAccessibleName("Context size in tokens")
         form.addRow("Context (tokens)", self.ctxSpin)
         self.gpuSpin = QSpinBox()
         self.gpuSpin.setRange(-1, 1000)
         self.gpuSpin.setSpecialValueText("Auto (planner)")
         self.gpuSpin.setToolTip("0 runs everything on the CPU")
+        self.gpuSpin.setAccessibleName("Layers on the GPU")
         form.addRow("GPU layers", self.gpuSpin)
         self.kvCombo = QComboBox()
         self.kvCombo.addItems(KV_TYPES)
         self.kvCombo.setToolTip("q8_0 halves the KV cache's memory at a tiny cost in quality")
+        self.kvCombo.setAccessibleName("KV cache type")
         form.addRow("KV cache", self.kvCombo)
         self.threadsSpin = QSpinBox()
         self.threadsSpin.setRange(0, max(1, self.hardware.logical_cores))
         self.threadsSpin.setSpecialValueText("Auto")
+        self.threadsSpin.setAccessibleName("Threads")
         form.addRow("Threads", self.threadsSpin)
         self.planLabel = QLabel()
         self.planLabel.setWordWrap(True)
+        self.planLabel.setAccessibleName("Memory plan")
         form.addRow("Plan", self.planLabel)
         for spin in (self.ctxSpin, self.gpuSpin, self.threadsSpin):
             spin.valueChanged.connect(self._schedule_plan)
         self.kvCombo.currentIndexChanged.connect(self._schedule_plan)
+        for field in (self.ctxSpin, self.gpuSpin, self.kvCombo, self.threadsSpin):
+            field.setMinimumWidth(180)
+            field.setMaximumWidth(260)
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
 
         buttons = QHBoxLayout()
         self.loadButton = QPushButton("Load")
@@ -333,7 +352,8 @@ class ModelsPage(QWidget):
         self.infoLabel.setText(
             f"{model.title} ({model.architecture}, {model.quant}, "
             f"{model.context_length:,} tokens of context){loaded}\n"
-            f"{model.path}\nAdded {model.added_at[:10]} by {model.source}; {checksum}"
+            f"{model.path}\nAdded {model.added_at[:10]}, {SOURCE_WORDS.get(model.source, '')}; "
+            f"{checksum}"
         )
         s = model.settings
         for widget, value in (

@@ -1,8 +1,10 @@
-"""Status bar (model, device, speed, context meter) and the dismissible notice bar."""
+"""Status bar (model, load progress, device, speed, context meter) and the notice bar."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal, Slot
+from collections.abc import Sequence
+
+from PySide6.QtCore import QElapsedTimer, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -29,19 +31,51 @@ def context_level(used: int, n_ctx: int, reserve: int = 0) -> str:
     return "ok"
 
 
-class ChatStatusBar(QStatusBar):
-    """Model · device · tokens/s · context meter."""
+def loading_text(name: str, seconds: int) -> str:
+    """ "Loading qwq-32b-q4_k_m… 12 s" (llama.cpp's own progress is not exposed: no percent)."""
+    if seconds >= 60:
+        return f"Loading {name}… {seconds // 60} min {seconds % 60:02d} s"
+    return f"Loading {name}… {seconds} s"
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+
+class ChatStatusBar(QStatusBar):
+    """Model (a button that opens the Models page) · load progress · device · tokens/s ·
+    context meter."""
+
+    modelClicked = Signal()
+
+    def __init__(self, parent: QWidget | None = None, models_hint: str = "Models…") -> None:
+        """``models_hint`` ends the model button's tooltip (what clicking it opens)."""
         super().__init__(parent)
         self.setSizeGripEnabled(False)
-        self.model_label = QLabel("No model loaded", self)
+        self._models_hint = models_hint
+        self.model_label = QToolButton(self)
+        self.model_label.setObjectName("StatusModel")
+        self.model_label.setText("No model loaded")
         self.model_label.setAccessibleName("Loaded model")
+        self.model_label.setAccessibleDescription("Opens the Models page")
+        self.model_label.setToolTip(models_hint)
+        self.model_label.setFocusPolicy(Qt.FocusPolicy.TabFocus)
+        self.model_label.clicked.connect(self.modelClicked)
+        self.loading_bar = QProgressBar(self)
+        self.loading_bar.setObjectName("LoadingBar")
+        self.loading_bar.setAccessibleName("Loading the model")
+        self.loading_bar.setRange(0, 0)  # busy: llama.cpp reports no percentage to us
+        self.loading_bar.setTextVisible(False)
+        self.loading_bar.setFixedWidth(80)
+        self.loading_bar.hide()
+        self._loading_name = ""
+        self._loading_clock = QElapsedTimer()
+        self._loading_timer = QTimer(self, interval=1000)
+        self._loading_timer.timeout.connect(self._show_elapsed)
         self.device_label = QLabel(self)
+        self.device_label.setObjectName("DeviceLabel")
         self.device_label.setAccessibleName("Device")
+        self.device_label.setProperty("level", "ok")
         self.speed_label = QLabel(self)
         self.speed_label.setAccessibleName("Generation speed")
         self.addWidget(self.model_label)
+        self.addWidget(self.loading_bar)
         self.addWidget(self.device_label)
         self.addWidget(self.speed_label)
         self.context_label = QLabel(self)
@@ -63,12 +97,42 @@ class ChatStatusBar(QStatusBar):
         self.set_context(0, 0)
 
     def set_model(self, name: str | None, detail: str = "") -> None:
+        """Show the loaded model (ends the loading indicator)."""
+        self.stop_loading()
         self.model_label.setText(name or "No model loaded")
-        self.model_label.setToolTip(detail)
+        tip = self._models_hint
+        self.model_label.setToolTip(f"{detail}\n\n{tip}" if detail else tip)
 
-    def set_device(self, text: str, tooltip: str = "") -> None:
-        self.device_label.setText(text)
+    def start_loading(self, name: str) -> None:
+        """Show a busy indicator with the model's name and the seconds since loading began."""
+        self._loading_name = name
+        self._loading_clock.start()
+        self._loading_timer.start()
+        self.loading_bar.show()
+        self.set_device("")
+        self._show_elapsed()
+
+    def stop_loading(self) -> None:
+        self._loading_timer.stop()
+        self.loading_bar.hide()
+
+    @property
+    def loading(self) -> bool:
+        return self._loading_timer.isActive()
+
+    @Slot()
+    def _show_elapsed(self) -> None:
+        seconds = int(self._loading_clock.elapsed() // 1000)
+        self.model_label.setText(loading_text(self._loading_name, seconds))
+        self.model_label.setToolTip("llama.cpp is reading the model into memory")
+
+    def set_device(self, text: str, tooltip: str = "", warning: bool = False) -> None:
+        """What llama.cpp really runs on; ``warning`` marks it (e.g. a GPU left unused)."""
+        self.device_label.setText(f"⚠ {text}" if warning and text else text)
         self.device_label.setToolTip(tooltip)
+        self.device_label.setProperty("level", "warning" if warning else "ok")
+        self.device_label.style().unpolish(self.device_label)
+        self.device_label.style().polish(self.device_label)
 
     def set_speed(self, tokens_per_s: float | None) -> None:
         self.speed_label.setText(f"{tokens_per_s:.1f} tok/s" if tokens_per_s else "")
@@ -100,9 +164,9 @@ class ChatStatusBar(QStatusBar):
 
 
 class NoticeBar(QFrame):
-    """A dismissible message above the chat (warnings, errors), with an optional action."""
+    """A dismissible message above the chat (warnings, errors), with optional actions."""
 
-    actionTriggered = Signal(str)  # the action key given to show()
+    actionTriggered = Signal(str)  # the key of the action chosen
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -114,17 +178,24 @@ class NoticeBar(QFrame):
         self.label.setWordWrap(True)
         self.label.setAccessibleName("Notice")
         layout.addWidget(self.label, 1)
-        self.action = QPushButton(self)
-        self.action.clicked.connect(self._on_action)
-        layout.addWidget(self.action)
+        self._buttons_row = QHBoxLayout()
+        self._buttons_row.setSpacing(6)
+        layout.addLayout(self._buttons_row)
+        self.action = self._new_button()  # the first action's button
+        self._extra: list[QPushButton] = []
         self.close_button = QToolButton(self)
         self.close_button.setObjectName("ActionButton")
         self.close_button.setText("✕")
         self.close_button.setAccessibleName("Dismiss notice")
         self.close_button.clicked.connect(self.dismiss)
         layout.addWidget(self.close_button)
-        self._action_key = ""
         self.hide()
+
+    def _new_button(self) -> QPushButton:
+        button = QPushButton(self)
+        button.clicked.connect(self._on_action)
+        self._buttons_row.addWidget(button)
+        return button
 
     @property
     def kind(self) -> str:
@@ -133,18 +204,33 @@ class NoticeBar(QFrame):
     def text(self) -> str:
         return self.label.text()
 
-    def show_notice(self, text: str, kind: str = "info", action: str = "", key: str = "") -> None:
-        """Show ``text``; kind is "info", "warning" or "error"; ``action`` labels a button."""
+    def buttons(self) -> list[QPushButton]:
+        """The action buttons shown now, in order."""
+        return [b for b in (self.action, *self._extra) if not b.isHidden()]
+
+    def show_notice(
+        self,
+        text: str,
+        kind: str = "info",
+        action: str = "",
+        key: str = "",
+        more: Sequence[tuple[str, str]] = (),
+    ) -> None:
+        """Show ``text``; kind is "info", "warning" or "error". ``action`` labels a button that
+        emits ``actionTriggered(key)``; ``more`` adds (label, key) buttons after it."""
         self.setProperty("kind", kind)
-        self.style().unpolish(self)
-        self.style().polish(self)
-        for child in (self.label, self.action):
+        actions = ([(action, key)] if action else []) + list(more)
+        while len(self._extra) < len(actions) - 1:
+            self._extra.append(self._new_button())
+        for i, button in enumerate((self.action, *self._extra)):
+            label, action_key = actions[i] if i < len(actions) else ("", "")
+            button.setText(label)
+            button.setProperty("actionKey", action_key)
+            button.setVisible(bool(label))
+        for child in (self, self.label, *self.buttons()):
             child.style().unpolish(child)
             child.style().polish(child)
         self.label.setText(text)
-        self.action.setText(action)
-        self.action.setVisible(bool(action))
-        self._action_key = key
         self.show()
 
     @Slot()
@@ -153,5 +239,6 @@ class NoticeBar(QFrame):
 
     @Slot()
     def _on_action(self) -> None:
+        key = self.sender().property("actionKey") if self.sender() is not None else ""
         self.hide()
-        self.actionTriggered.emit(self._action_key)
+        self.actionTriggered.emit(str(key or ""))

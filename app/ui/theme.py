@@ -6,12 +6,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication
 
 THEMES = ("system", "light", "dark")
+# Arrow images for spin boxes and combo boxes (a styled spin box draws none of its own).
+ICONS = Path(str(resources.files("resources") / "icons")).as_posix()
 
 
 @dataclass(frozen=True)
@@ -174,6 +178,22 @@ QToolTip {{ background: {c.surface}; color: {c.text}; border: 1px solid {c.borde
 #SearchField:focus, QLineEdit:focus, QSpinBox:focus, QDoubleSpinBox:focus, QComboBox:focus {{
     border: 1px solid {c.accent};
 }}
+QSpinBox, QDoubleSpinBox {{ padding-right: 22px; }}
+QSpinBox::up-button, QDoubleSpinBox::up-button,
+QSpinBox::down-button, QDoubleSpinBox::down-button {{
+    subcontrol-origin: border; width: 20px; background: transparent; border: none;
+}}
+QSpinBox::up-button, QDoubleSpinBox::up-button {{ subcontrol-position: top right; }}
+QSpinBox::down-button, QDoubleSpinBox::down-button {{ subcontrol-position: bottom right; }}
+QSpinBox::up-button:hover, QDoubleSpinBox::up-button:hover,
+QSpinBox::down-button:hover, QDoubleSpinBox::down-button:hover {{
+    background: {c.sidebar_hover}; border-radius: 4px;
+}}
+QSpinBox::up-arrow, QDoubleSpinBox::up-arrow {{ image: url({ICONS}/arrow-up.svg); width: 10px; }}
+QSpinBox::down-arrow, QDoubleSpinBox::down-arrow, QComboBox::down-arrow {{
+    image: url({ICONS}/arrow-down.svg); width: 10px;
+}}
+QComboBox::drop-down {{ border: none; width: 22px; }}
 QPushButton {{
     background: {c.surface}; color: {c.text}; border: 1px solid {c.border};
     border-radius: 7px; padding: 6px 12px;
@@ -227,8 +247,22 @@ QToolButton#ActionButton:disabled {{ color: {c.border}; }}
 #NoticeBar[kind="info"] QLabel {{ color: {c.text}; }}
 #EmptyState QLabel {{ color: {c.muted}; }}
 #EmptyTitle {{ color: {c.text}; font-weight: 600; }}
+QFrame#Separator {{ color: {c.border}; }}
 QStatusBar {{ background: {c.sidebar}; border-top: 1px solid {c.border}; color: {c.muted}; }}
 QStatusBar QLabel {{ color: {c.muted}; padding: 0 6px; }}
+QStatusBar QToolButton#StatusModel {{
+    color: {c.text}; background: transparent; border: 1px solid transparent;
+    border-radius: 5px; padding: 1px 6px;
+}}
+QStatusBar QToolButton#StatusModel:hover {{ background: {c.sidebar_hover}; }}
+QStatusBar QToolButton#StatusModel:focus {{ border: 1px solid {c.accent}; }}
+QStatusBar QLabel#DeviceLabel[level="warning"] {{
+    color: {c.warning_text}; background: {c.warning_bg}; border-radius: 4px;
+}}
+QProgressBar#LoadingBar {{
+    background: {c.border}; border: none; border-radius: 3px; max-height: 6px;
+}}
+QProgressBar#LoadingBar::chunk {{ background: {c.accent}; border-radius: 3px; }}
 QProgressBar#ContextMeter {{
     background: {c.border}; border: none; border-radius: 3px; max-height: 6px;
 }}

@@ -1,0 +1,160 @@
+"""The main window's model pages: "Get a model" (first run: download, import, build) and
+"Models" (installed models and their load settings), each made when first shown and placed in
+the window's page stack under a title bar with a way back to the chat."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QStackedWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.engine import HardwareInfo
+from app.models import Catalogue, DownloadManager, LoadSettings, ModelRegistry
+
+from .download_bridge import DownloadBridge
+from .first_run import FirstRunPage
+from .models_page import ModelsPage
+
+
+class EmbeddedPage(QWidget):
+    """A full-window page (first run, models) with a way back to the chat."""
+
+    def __init__(self, content: QWidget, title: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("ChatSurface")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        bar = QFrame(self)
+        bar.setObjectName("ChatHeader")
+        self._row = QHBoxLayout(bar)
+        self._row.setContentsMargins(12, 8, 12, 8)
+        self.back = QToolButton(bar)
+        self.back.setObjectName("ActionButton")
+        self.back.setText("← Back to chat")
+        self.back.setAccessibleName("Back to chat")
+        self._row.addWidget(self.back)
+        label = QLabel(title, bar)
+        label.setObjectName("ChatTitle")
+        self._row.addWidget(label, 1)
+        layout.addWidget(bar)
+        layout.addWidget(content, 1)
+        self.content = content
+
+    def add_button(self, text: str, tooltip: str = "") -> QToolButton:
+        """A button at the right end of the page's title bar."""
+        button = QToolButton(self)
+        button.setObjectName("ActionButton")
+        button.setText(text)
+        button.setAccessibleName(text.rstrip("…"))
+        button.setToolTip(tooltip)
+        self._row.addWidget(button)
+        return button
+
+
+class ModelPages(QObject):
+    """Makes, shows and shuts down the model pages of ``stack``.
+
+    ``loadRequested(name, settings)``: load the installed model ``name`` with ``settings`` (a
+    LoadSettings from the Models page, or None for its saved ones after a first-run install).
+    ``backRequested``: a page's "Back to chat".
+    """
+
+    loadRequested = Signal(str, object)
+    backRequested = Signal()
+
+    def __init__(
+        self,
+        registry: ModelRegistry,
+        stack: QStackedWidget,
+        *,
+        hardware: HardwareInfo | None = None,
+        catalogue: Catalogue | None = None,
+        get_model_shortcut: str = "",
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.registry = registry
+        self.stack = stack
+        self.hardware = hardware
+        self.catalogue = catalogue
+        self.get_model_shortcut = get_model_shortcut
+        self.downloads: DownloadBridge | None = None
+        self.first_run: FirstRunPage | None = None
+        self.first_run_page: EmbeddedPage | None = None
+        self.models: ModelsPage | None = None
+        self.models_page: EmbeddedPage | None = None
+
+    @Slot()
+    def show_first_run(self) -> None:
+        """Show the page that downloads, imports or builds a model."""
+        if self.first_run is None:
+            manager = DownloadManager(self.registry, catalogue=self.catalogue)
+            self.downloads = DownloadBridge(self.registry, manager, parent=self)
+            self.first_run = FirstRunPage(
+                self.registry,
+                self.downloads,
+                catalogue=self.catalogue,
+                hardware=self.hardware,
+                parent=self.stack,
+            )
+            self.first_run.modelReady.connect(self._on_model_ready)
+            self.first_run_page = self._embed(self.first_run, "Get a model")
+        self.stack.setCurrentWidget(self.first_run_page)
+
+    def show_models(self, loaded: str | None) -> None:
+        """Show the installed models (``loaded`` marked and selected), focus on the list."""
+        if self.models is None:
+            self.models = ModelsPage(self.registry, hardware=self.hardware, parent=self.stack)
+            self.models.loadRequested.connect(self._on_models_load)
+            self.models_page = self._embed(self.models, "Models")
+            shortcut = f" ({self.get_model_shortcut})" if self.get_model_shortcut else ""
+            get = self.models_page.add_button(
+                "Get a model…", f"Download, import or build a model{shortcut}"
+            )
+            get.clicked.connect(self.show_first_run)
+        else:
+            self.models.refresh()
+        self.models.set_loaded(loaded)
+        if loaded is not None:
+            self.models.select(loaded)
+        self.stack.setCurrentWidget(self.models_page)
+        self.models.table.setFocus()
+
+    def set_loaded(self, name: str | None) -> None:
+        """Tell the Models page (if made) which model is loaded."""
+        if self.models is not None:
+            self.models.set_loaded(name)
+
+    def shutdown(self) -> None:
+        """Join the pages' background jobs and stop the download thread (a running download
+        is paused and resumes next time). Idempotent."""
+        if self.models is not None:
+            self.models.shutdown()
+        if self.first_run is not None:
+            self.first_run.shutdown()
+        if self.downloads is not None:
+            self.downloads.shutdown()
+
+    def _embed(self, content: QWidget, title: str) -> EmbeddedPage:
+        page = EmbeddedPage(content, title, self.stack)
+        page.back.clicked.connect(self.backRequested)
+        self.stack.addWidget(page)
+        return page
+
+    @Slot(str)
+    def _on_model_ready(self, name: str) -> None:
+        if self.models is not None:
+            self.models.refresh()
+        self.loadRequested.emit(name, None)
+
+    @Slot(str, object)
+    def _on_models_load(self, name: str, settings: LoadSettings) -> None:
+        self.loadRequested.emit(name, settings)
