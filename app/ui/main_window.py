@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.resources
 import json
 import logging
 import os
@@ -13,7 +14,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Slot
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QGuiApplication, QKeySequence
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QGuiApplication,
+    QIcon,
+    QKeySequence,
+)
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
@@ -833,6 +841,11 @@ class MainWindow(QMainWindow):
         event.accept()
 
 
+def app_icon() -> QIcon:
+    """The application icon (package data, so it also works in the PyInstaller bundle)."""
+    return QIcon(str(importlib.resources.files("resources") / "icons" / "qwq-desktop.svg"))
+
+
 def run_gui(argv: list[str], model: str | None = None) -> int:
     """Start the desktop app; ``model`` (a GGUF path) is loaded at start. Returns the exit code."""
     QApplication.setApplicationName(APP_TITLE)
@@ -840,6 +853,7 @@ def run_gui(argv: list[str], model: str | None = None) -> int:
     QApplication.setApplicationVersion(__version__)
     QGuiApplication.setDesktopFileName("qwq-desktop")
     app = QApplication.instance() or QApplication([sys.argv[0], *argv])
+    app.setWindowIcon(app_icon())
     paths = app_paths().ensure()
     settings, warnings = load_settings(paths.settings_file)
     try:

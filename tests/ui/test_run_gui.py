@@ -67,3 +67,11 @@ def test_back_button_leaves_the_first_run_page(window, qtbot):
     page = window.pages.currentWidget()
     qtbot.mouseClick(page.back, Qt.MouseButton.LeftButton)
     assert window.pages.currentWidget() is window.chat_page
+
+
+def test_app_icon_is_packaged_and_loads(qapp):
+    from app.ui.main_window import app_icon
+
+    icon = app_icon()
+    assert not icon.isNull()
+    assert not icon.pixmap(64, 64).isNull()
