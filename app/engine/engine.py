@@ -12,7 +12,7 @@ import random
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from .chat_format import RenderedPrompt, formatter_for
@@ -24,7 +24,7 @@ from .hardware import HardwareInfo, probe_hardware
 from .llama_log import LoadReport, capture_llama_log, parse_log
 from .model_facts import ModelFacts, read_model_facts
 from .planner import MemoryPlan, plan_memory
-from .reasoning import ReasoningParser
+from .reasoning import CLOSE, ReasoningParser
 from .sampling import SamplingParams, enforce_reasoning_rules, preset_for
 from .stop_strings import StopStringFilter
 from .threads import ThreadPlan, choose_threads
@@ -171,17 +171,23 @@ class ChatEngine:
         cancel: threading.Event | None = None,
     ) -> Iterator[TextDelta | ContextNotice | TurnFinished]:
         """Stream one assistant turn for ``messages``; the last event is always TurnFinished."""
-        params, _notes = enforce_reasoning_rules(params or self.default_sampling(), self.facts)
+        params, notes = enforce_reasoning_rules(params or self.default_sampling(), self.facts)
         cancel = cancel or threading.Event()
         with self._lock:
             if self.llama is None:
                 raise ModelLoadError("The model was closed", "load it again")
-            yield from self._turn(list(messages), params, cancel)
+            yield from self._turn(list(messages), params, cancel, notes)
 
-    def _turn(self, messages: list[dict], params: SamplingParams, cancel: threading.Event):
+    def _turn(
+        self,
+        messages: list[dict],
+        params: SamplingParams,
+        cancel: threading.Event,
+        notes: list[str],
+    ):
         t_start = time.perf_counter()
         self._abort.clear()  # cancel() applies to the turn in progress only
-        stats = TurnStats(n_ctx=self.n_ctx)
+        stats = TurnStats(n_ctx=self.n_ctx, notes=list(notes))
         max_tokens = params.max_tokens or self.n_ctx
         reserve = min(max_tokens, max(64, self.n_ctx // 4))
         rendered_holder: list[RenderedPrompt] = []
@@ -259,9 +265,14 @@ class ChatEngine:
                 stats.thinking_tokens += 1
             to_eval = [token]
             text = detok.push(token)
-            if thinking and (
-                (budget is not None and stats.thinking_tokens >= budget)
-                or self.n_ctx - llama.n_tokens <= answer_room
+            closes_itself = CLOSE in text
+            if (
+                thinking
+                and not closes_itself
+                and (
+                    (budget is not None and stats.thinking_tokens >= budget)
+                    or self.n_ctx - llama.n_tokens <= answer_room
+                )
             ):
                 forced = self._tokens_for(THINK_CLOSE_INJECTION)
                 to_eval += forced
@@ -283,7 +294,7 @@ class ChatEngine:
         stats.completion_tokens = n_out
         stats.decode_s = now - t_decode
         if n_out > 1 and stats.decode_s > 0:
-            stats.tokens_per_s = (n_out - 1) / stats.decode_s if n_out > 1 else None
+            stats.tokens_per_s = (n_out - 1) / stats.decode_s
         stats.stop_reason = stop_reason  # type: ignore[assignment]
         yield TurnFinished(TurnResult(stops.answer(parser.answer), parser.thinking, stats))
 
@@ -423,7 +434,3 @@ def _load_llama(facts: ModelFacts, plan: MemoryPlan, threads: ThreadPlan, seed: 
             ) from exc
     report = parse_log("".join(lines))
     return llama, report
-
-
-def replace_params(params: SamplingParams, **changes) -> SamplingParams:
-    return replace(params, **changes)

@@ -43,6 +43,7 @@ class TurnStats:
     thinking_budget_hit: bool = False
     dropped_messages: list[int] = field(default_factory=list)
     n_ctx: int = 0
+    notes: list[str] = field(default_factory=list)  # e.g. a near-greedy temperature raised
 
     def to_dict(self) -> dict:
         return asdict(self)

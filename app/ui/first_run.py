@@ -104,6 +104,7 @@ class FirstRunPage(QWidget):
     """Shown while no model is installed; emits ``modelReady(name)`` once one is."""
 
     modelReady = Signal(str)
+    searchHubRequested = Signal()  # "Search the Hub…": other GGUF models by name
 
     def __init__(
         self,
@@ -199,6 +200,15 @@ class FirstRunPage(QWidget):
         self.statusLabel.setObjectName("MutedLabel")
         layout.addWidget(self.progressBar)
         layout.addWidget(self.statusLabel)
+        search_row = QHBoxLayout()
+        self.searchHubButton = QPushButton("Search the Hub for other GGUF models…")
+        self.searchHubButton.setToolTip(
+            "Find GGUF models on the Hugging Face Hub by name and see which fit this computer"
+        )
+        self.searchHubButton.clicked.connect(self.searchHubRequested)
+        search_row.addWidget(self.searchHubButton)
+        search_row.addStretch(1)
+        layout.addLayout(search_row)
 
         layout.addWidget(_separator())
 

@@ -280,6 +280,7 @@ class MainWindow(QMainWindow):
         self._action(file, "&New chat", self.new_chat, QKeySequence.StandardKey.New)
         self.models_action = self._action(file, "&Models…", self.show_models, MODELS_SHORTCUT)
         self._action(file, "&Get a model…", self.show_first_run, GET_MODEL_SHORTCUT)
+        self._action(file, "&Search the Hub…", self.show_hub_search, "Ctrl+Shift+H")
         self._action(file, "&Open model file…", self.choose_model_file, "Ctrl+O")
         file.addSeparator()
         self._action(file, "&Import chat…", self.choose_import_file, "Ctrl+Shift+I")
@@ -547,6 +548,11 @@ class MainWindow(QMainWindow):
     def show_first_run(self) -> None:
         """Show the page that downloads, imports or builds a model."""
         self.model_pages.show_first_run()
+
+    @Slot()
+    def show_hub_search(self) -> None:
+        """Search the Hugging Face Hub for GGUF models (the network is used only on Search)."""
+        self.model_pages.show_hub_search()
 
     @Slot()
     def show_models(self) -> None:

@@ -1,6 +1,7 @@
 """The main window's model pages: "Get a model" (first run: download, import, build) and
 "Models" (installed models and their load settings), each made when first shown and placed in
-the window's page stack under a title bar with a way back to the chat."""
+the window's page stack under a title bar with a way back to the chat; and the "Search the Hub"
+dialog both pages open."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from app.models import Catalogue, DownloadManager, LoadSettings, ModelRegistry
 
 from .download_bridge import DownloadBridge
 from .first_run import FirstRunPage
+from .hub_search import HubSearchDialog
 from .models_page import ModelsPage
 
 
@@ -91,21 +93,28 @@ class ModelPages(QObject):
         self.first_run_page: EmbeddedPage | None = None
         self.models: ModelsPage | None = None
         self.models_page: EmbeddedPage | None = None
+        self.hub_search: HubSearchDialog | None = None
+
+    def download_bridge(self) -> DownloadBridge:
+        """The download queue the pages share (made on first use)."""
+        if self.downloads is None:
+            manager = DownloadManager(self.registry, catalogue=self.catalogue)
+            self.downloads = DownloadBridge(self.registry, manager, parent=self)
+        return self.downloads
 
     @Slot()
     def show_first_run(self) -> None:
         """Show the page that downloads, imports or builds a model."""
         if self.first_run is None:
-            manager = DownloadManager(self.registry, catalogue=self.catalogue)
-            self.downloads = DownloadBridge(self.registry, manager, parent=self)
             self.first_run = FirstRunPage(
                 self.registry,
-                self.downloads,
+                self.download_bridge(),
                 catalogue=self.catalogue,
                 hardware=self.hardware,
                 parent=self.stack,
             )
             self.first_run.modelReady.connect(self._on_model_ready)
+            self.first_run.searchHubRequested.connect(self.show_hub_search)
             self.first_run_page = self._embed(self.first_run, "Get a model")
         self.stack.setCurrentWidget(self.first_run_page)
 
@@ -120,6 +129,10 @@ class ModelPages(QObject):
                 "Get a model…", f"Download, import or build a model{shortcut}"
             )
             get.clicked.connect(self.show_first_run)
+            search = self.models_page.add_button(
+                "Search the Hub…", "Find GGUF models on the Hugging Face Hub by name"
+            )
+            search.clicked.connect(self.show_hub_search)
         else:
             self.models.refresh()
         self.models.set_loaded(loaded)
@@ -127,6 +140,25 @@ class ModelPages(QObject):
             self.models.select(loaded)
         self.stack.setCurrentWidget(self.models_page)
         self.models.table.setFocus()
+
+    @Slot()
+    def show_hub_search(self) -> None:
+        """Open (or bring back) the dialog that searches the Hub for GGUF models."""
+        if self.hub_search is None:
+            self.hub_search = HubSearchDialog(
+                self.registry,
+                self.download_bridge(),
+                catalogue=self.catalogue,
+                hardware=self.hardware,
+                parent=self.stack.window(),
+            )
+            self.hub_search.modelInstalled.connect(self._on_hub_installed)
+            self.hub_search.loadRequested.connect(self._on_hub_load)
+        if self.hub_search.isVisible():  # behind the main window: bring it to the front
+            self.hub_search.raise_()
+            self.hub_search.activateWindow()
+        else:
+            self.hub_search.show()
 
     def set_loaded(self, name: str | None) -> None:
         """Tell the Models page (if made) which model is loaded."""
@@ -140,6 +172,8 @@ class ModelPages(QObject):
             self.models.shutdown()
         if self.first_run is not None:
             self.first_run.shutdown()
+        if self.hub_search is not None:
+            self.hub_search.shutdown()
         if self.downloads is not None:
             self.downloads.shutdown()
 
@@ -153,6 +187,18 @@ class ModelPages(QObject):
     def _on_model_ready(self, name: str) -> None:
         if self.models is not None:
             self.models.refresh()
+        self.loadRequested.emit(name, None)
+
+    @Slot(str)
+    def _on_hub_installed(self, name: str) -> None:
+        if self.models is not None:
+            self.models.refresh()
+            self.models.select(name)
+
+    @Slot(str)
+    def _on_hub_load(self, name: str) -> None:
+        if self.hub_search is not None:
+            self.hub_search.close()
         self.loadRequested.emit(name, None)
 
     @Slot(str, object)

@@ -157,6 +157,7 @@ def test_max_tokens_alone_still_leaves_room_for_an_answer(loop_engine):
 def test_near_greedy_temperature_is_raised_for_reasoning_models(loop_engine):
     result = loop_engine.chat(ask("x"), SamplingParams(temperature=0.0, max_tokens=40, seed=1))
     assert result.answer == "Paris"  # ran, with the preset temperature instead of greedy
+    assert any("temperature 0.0" in note for note in result.stats.notes)
 
 
 def test_overflow_leaves_out_oldest_turns_and_says_so(tiny_answer_gguf):

@@ -1,0 +1,498 @@
+"""Search the Hugging Face Hub for GGUF models by name and download one, verified.
+
+The dialog touches the network only when the user presses Search (or chooses a repository
+from the results): nothing is sent when it opens. Searches and file listings run on
+background threads, one request of each kind at a time: a newer search replaces one still
+waiting and makes the one in flight stale, so its late answer is dropped and typing fast never
+piles up requests. An unreachable Hub or offline mode (``HF_HUB_OFFLINE``) ends in a message.
+
+Choosing a repository lists its ``.gguf`` files with size, the quantisation read from the name
+and the memory planner's verdict for this computer (``hub_files.file_verdict``). Download
+queues the file on the app's DownloadBridge, pinned to the commit that was listed: resumable,
+sha256-verified and checked before it is installed. ``modelInstalled(name)`` announces a new
+installed model; ``loadRequested(name)`` asks to load one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from functools import partial
+from typing import Any
+from urllib.parse import urlsplit
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal, Slot
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.engine import HardwareInfo, probe_hardware
+from app.models import Catalogue, DownloadTask, ModelRegistry, TaskState, load_catalogue
+from quantize.hub import RepoSummary, hub_endpoint, is_offline_mode, search_models
+
+from .download_bridge import DownloadBridge
+from .engine_worker import UserFacingError
+from .first_run import describe_task
+from .hub_files import HubFile, RepoListing, list_gguf_files
+from .hub_tables import ACTIVE, HubFilesModel, RepoResultsModel
+from .tasks import TaskRunner
+
+SEARCH_LIMIT = 30
+
+
+class LatestOnly:
+    """Run calls on a TaskRunner one at a time, keeping only the newest request.
+
+    ``request(fn)`` supersedes everything asked before: a call still waiting is replaced, and
+    the result of the one in flight is dropped when it arrives. ``on_done``/``on_error`` run in
+    the GUI thread, for the newest request only.
+    """
+
+    def __init__(
+        self,
+        runner: TaskRunner,
+        on_done: Callable[[Any], None],
+        on_error: Callable[[UserFacingError], None],
+    ) -> None:
+        self.runner = runner
+        self.on_done = on_done
+        self.on_error = on_error
+        self.ticket = 0
+        self.busy = False
+        self._waiting: tuple[int, Callable[[], Any]] | None = None
+
+    def request(self, fn: Callable[[], Any]) -> int:
+        """Ask for ``fn()`` in the background, superseding earlier requests."""
+        self.ticket += 1
+        self._waiting = (self.ticket, fn)
+        if not self.busy:
+            self._start_waiting()
+        return self.ticket
+
+    def forget(self) -> None:
+        """Drop the waiting call and the result of the one in flight."""
+        self.ticket += 1
+        self._waiting = None
+
+    def _start_waiting(self) -> None:
+        if self._waiting is None:
+            return
+        ticket, fn = self._waiting
+        self._waiting = None
+        self.busy = True
+        self.runner.submit(
+            fn, partial(self._finished, ticket, True), partial(self._finished, ticket, False)
+        )
+
+    def _finished(self, ticket: int, ok: bool, value: Any) -> None:
+        self.busy = False
+        if ticket == self.ticket:
+            (self.on_done if ok else self.on_error)(value)
+        self._start_waiting()
+
+
+class HubSearchDialog(QDialog):
+    """Find GGUF repositories on the Hub by name, see which files fit, download one."""
+
+    modelInstalled = Signal(str)  # name of a model a download from here installed
+    loadRequested = Signal(str)  # installed model name to load
+    searchFinished = Signal(str)  # the query whose results are now shown
+    filesListed = Signal(str)  # the repository whose files are now shown
+
+    def __init__(
+        self,
+        registry: ModelRegistry,
+        bridge: DownloadBridge,
+        *,
+        catalogue: Catalogue | None = None,
+        hardware: HardwareInfo | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("HubSearchDialog")
+        self.setWindowTitle("Search the Hugging Face Hub")
+        self.registry = registry
+        self.bridge = bridge
+        self.catalogue = catalogue or load_catalogue()
+        self.hardware = hardware or probe_hardware()
+        self.query = ""
+        self._tasks: dict[tuple[str, str], DownloadTask] = {
+            (t.repo_id, t.filename): t for t in bridge.tasks()
+        }
+        self._started: set[str] = set()  # ids of downloads started here
+        self._runners = (TaskRunner(self), TaskRunner(self))
+        self.searches = LatestOnly(self._runners[0], self._on_results, self._on_search_failed)
+        self.listings = LatestOnly(self._runners[1], self.show_listing, self._on_listing_failed)
+        self._build_ui()
+        bridge.taskChanged.connect(self._on_task)
+        self.resize(980, 660)
+
+    # -- layout ------------------------------------------------------------------------------
+    def _build_ui(self) -> None:
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(16, 16, 16, 12)
+        layout.setSpacing(8)
+        row = QHBoxLayout()
+        self.queryEdit = QLineEdit()
+        self.queryEdit.setPlaceholderText("Model name, e.g. qwq or qwen2.5 7b")
+        self.queryEdit.setClearButtonEnabled(True)
+        self.queryEdit.setAccessibleName("Model name to search the Hub for")
+        self.searchButton = _button("Search", "Search the Hub for GGUF repositories")
+        self.searchButton.setObjectName("PrimaryButton")
+        self.searchButton.setDefault(True)  # Enter in the field searches
+        self.searchButton.clicked.connect(self.search)
+        row.addWidget(self.queryEdit, 1)
+        row.addWidget(self.searchButton)
+        layout.addLayout(row)
+
+        host = urlsplit(hub_endpoint()).netloc or hub_endpoint()
+        self.noteLabel = _muted(
+            f"Searches {host} for GGUF models only when you press Search; nothing you type "
+            "elsewhere in the app is sent."
+        )
+        if is_offline_mode():
+            self.noteLabel.setText(
+                "Offline mode is on (HF_HUB_OFFLINE): the Hub cannot be searched. Unset it to "
+                "search and download."
+            )
+        layout.addWidget(self.noteLabel)
+        self.statusLabel = _muted("")
+        self.statusLabel.setAccessibleName("Search status")
+        layout.addWidget(self.statusLabel)
+
+        self.results_model = RepoResultsModel(self)
+        self.resultsTable = _table(self.results_model, "Hub search results", stretch=0)
+        self.resultsTable.selectionModel().currentRowChanged.connect(self._on_repo_chosen)
+        self.resultsTable.activated.connect(self._focus_files)
+        self.files_model = HubFilesModel(self._task_for, self)
+        self.filesTable = _table(self.files_model, "GGUF files of the chosen repository", 0)
+        self.filesTable.selectionModel().currentRowChanged.connect(self._on_file_chosen)
+        self.filesTable.activated.connect(self._focus_download)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self.resultsTable)
+        splitter.addWidget(self.filesTable)
+        splitter.setChildrenCollapsible(False)
+        splitter.setSizes([240, 260])
+        layout.addWidget(splitter, 1)
+
+        self.verdictLabel = QLabel()
+        self.verdictLabel.setWordWrap(True)
+        self.verdictLabel.setAccessibleName("Memory plan for the chosen file")
+        self.verdictLabel.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.verdictLabel)
+
+        buttons = QHBoxLayout()
+        self.downloadButton = _button("Download", "Download the chosen file, verified by sha256")
+        self.downloadButton.setObjectName("PrimaryButton")
+        self.downloadButton.clicked.connect(self.download_selected)
+        self.pauseButton = _button("Pause", "Pause or resume the chosen file's download")
+        self.pauseButton.clicked.connect(self._toggle_pause)
+        self.cancelButton = _button("Cancel download", "Stop and delete the partial file")
+        self.cancelButton.clicked.connect(self._cancel_download)
+        self.loadButton = _button("Load", "Load the installed model")
+        self.loadButton.setObjectName("PrimaryButton")
+        self.loadButton.clicked.connect(self._load)
+        self.closeButton = _button("Close", "Close (downloads continue)")
+        self.closeButton.clicked.connect(self.close)
+        for button in (self.downloadButton, self.pauseButton, self.cancelButton, self.loadButton):
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.closeButton)
+        layout.addLayout(buttons)
+        self.progressBar = QProgressBar()
+        self.progressBar.setRange(0, 1000)
+        self.progressBar.setTextVisible(False)
+        self.progressBar.setAccessibleName("Download progress")
+        self.downloadLabel = _muted("")
+        self.downloadLabel.setAccessibleName("Download status")
+        layout.addWidget(self.progressBar)
+        layout.addWidget(self.downloadLabel)
+        self.setTabOrder(self.queryEdit, self.searchButton)
+        self._show_file(None)
+        self._set_status(
+            "Type a model name and press Enter. The Hub is contacted only when you search."
+        )
+
+    # -- searching ---------------------------------------------------------------------------
+    @Slot()
+    def search(self) -> None:
+        """Search for the typed name (supersedes any earlier search)."""
+        query = " ".join(self.queryEdit.text().split())
+        if not query:
+            self._set_status("Type a model name to search for.")
+            return
+        self.query = query
+        self.results_model.set_hits([])
+        self.listings.forget()
+        self.files_model.set_listing(None)
+        self._show_file(None)
+        self._set_status(f"Searching the Hub for “{query}”…")
+        self.searches.request(lambda: (query, search_models(query, limit=SEARCH_LIMIT)))
+
+    def _on_results(self, answer: tuple[str, list[RepoSummary]]) -> None:
+        query, hits = answer
+        self.show_results(query, hits)
+
+    def show_results(self, query: str, hits: list[RepoSummary]) -> None:
+        """Show the repositories found for ``query``."""
+        self.results_model.set_hits(hits)
+        if hits:
+            self._set_status(
+                f"{len(hits)} GGUF repositor{'y' if len(hits) == 1 else 'ies'} match “{query}”, "
+                "most downloaded first. Choose one to see its files."
+            )
+        else:
+            self._set_status(f"No GGUF repositories match “{query}”. Try a shorter name.")
+        self.searchFinished.emit(query)
+
+    def _on_search_failed(self, error: UserFacingError) -> None:
+        self._set_status(error.text(), error=True)
+
+    @Slot(QModelIndex, QModelIndex)
+    def _on_repo_chosen(self, current: QModelIndex, previous: QModelIndex) -> None:
+        hits = self.results_model.hits
+        if not current.isValid() or current.row() >= len(hits):
+            return
+        repo_id = hits[current.row()].repo_id
+        self.files_model.set_listing(None)
+        self._show_file(None)
+        self._set_status(f"Listing the GGUF files of {repo_id}…")
+        catalogue, hardware, registry = self.catalogue, self.hardware, self.registry
+        self.listings.request(lambda: list_gguf_files(repo_id, catalogue, hardware, registry))
+
+    def show_listing(self, listing: RepoListing) -> None:
+        """Show a repository's GGUF files with their verdicts."""
+        self.files_model.set_listing(listing)
+        count = len(listing.files)
+        if count:
+            self._set_status(
+                f"{listing.repo_id}: {count} GGUF file{'s' if count != 1 else ''}. The verdicts "
+                "are the memory planner's for this computer."
+            )
+        else:
+            self._set_status(f"{listing.repo_id} has no GGUF files.")
+        self.filesListed.emit(listing.repo_id)
+
+    def _on_listing_failed(self, error: UserFacingError) -> None:
+        self._set_status(error.text(), error=True)
+
+    @Slot()
+    def _focus_files(self) -> None:
+        self.filesTable.setFocus()
+
+    @Slot()
+    def _focus_download(self) -> None:
+        if self.downloadButton.isEnabled():
+            self.downloadButton.setFocus()
+
+    # -- downloading -------------------------------------------------------------------------
+    def selected_file(self) -> HubFile | None:
+        row = self.filesTable.currentIndex().row()
+        files = self.files_model.files
+        return files[row] if 0 <= row < len(files) else None
+
+    def select_file(self, path: str) -> None:
+        row = self.files_model.row_of(path)
+        if row >= 0:
+            self.filesTable.selectRow(row)
+
+    @Slot()
+    def download_selected(self) -> DownloadTask | None:
+        """Queue the chosen file (pinned to the listed commit); a paused one resumes."""
+        f, listing = self.selected_file(), self.files_model.listing
+        if f is None or listing is None or not f.downloadable:
+            return None
+        task = self.bridge.enqueue(
+            listing.repo_id,
+            f.path,
+            revision=listing.commit_sha,
+            expected_sha256=f.remote.sha256,
+            settings=f.verdict.settings,
+        )
+        self._started.add(task.id)
+        self._remember(task)
+        self._show_file(f)
+        return task
+
+    def _task_for(self, repo_id: str, path: str) -> DownloadTask | None:
+        return self._tasks.get((repo_id, path))
+
+    def _remember(self, task: DownloadTask) -> None:
+        self._tasks[(task.repo_id, task.filename)] = task
+        listing = self.files_model.listing
+        if listing is not None and listing.repo_id == task.repo_id:
+            self.files_model.status_changed(task.filename)
+
+    @Slot(object)
+    def _on_task(self, task: DownloadTask) -> None:
+        self._remember(task)
+        f, listing = self.selected_file(), self.files_model.listing
+        if (
+            f is not None
+            and listing is not None
+            and (task.repo_id, task.filename)
+            == (
+                listing.repo_id,
+                f.path,
+            )
+        ):
+            self._show_file(f)
+        if task.state == TaskState.DONE and task.model_name and task.id in self._started:
+            self._started.discard(task.id)
+            self._mark_installed(task)
+            self.modelInstalled.emit(task.model_name)
+
+    def _mark_installed(self, task: DownloadTask) -> None:
+        listing = self.files_model.listing
+        if listing is None or listing.repo_id != task.repo_id:
+            return
+        files = tuple(
+            replace(f, installed_name=task.model_name) if f.path == task.filename else f
+            for f in listing.files
+        )
+        self.files_model.listing = replace(listing, files=files)
+        self.files_model.status_changed(task.filename)
+
+    @Slot()
+    def _toggle_pause(self) -> None:
+        task = self._selected_task()
+        if task is None:
+            return
+        if task.state in (TaskState.RUNNING, TaskState.QUEUED):
+            self.bridge.pause(task.id)
+        else:
+            self.bridge.resume(task.id)
+
+    @Slot()
+    def _cancel_download(self) -> None:
+        task = self._selected_task()
+        if task is not None:
+            self.bridge.cancel(task.id)
+
+    @Slot()
+    def _load(self) -> None:
+        name = self._installed_name(self.selected_file())
+        if name:
+            self.loadRequested.emit(name)
+
+    def _selected_task(self) -> DownloadTask | None:
+        f, listing = self.selected_file(), self.files_model.listing
+        if f is None or listing is None:
+            return None
+        return self._task_for(listing.repo_id, f.path)
+
+    def _installed_name(self, f: HubFile | None) -> str | None:
+        if f is None:
+            return None
+        task = self._selected_task()
+        if task is not None and task.state == TaskState.DONE:
+            return task.model_name
+        return f.installed_name
+
+    @Slot(QModelIndex, QModelIndex)
+    def _on_file_chosen(self, current: QModelIndex, previous: QModelIndex) -> None:
+        self._show_file(self.selected_file())
+
+    def _show_file(self, f: HubFile | None) -> None:
+        """Buttons, verdict and progress for the chosen file."""
+        task = self._selected_task() if f is not None else None
+        installed = self._installed_name(f)
+        active = task is not None and task.state in ACTIVE
+        self.verdictLabel.setText(f.verdict.detail if f is not None else "")
+        self.verdictLabel.setVisible(f is not None)
+        self.downloadButton.setEnabled(
+            f is not None and f.downloadable and not active and not installed
+        )
+        fits = f is not None and f.verdict.fits is not False
+        self.downloadButton.setText("Download" if fits or f is None else "Download anyway")
+        self.pauseButton.setVisible(active)
+        self.cancelButton.setVisible(active)
+        self.loadButton.setVisible(bool(installed))
+        self.loadButton.setEnabled(bool(installed))
+        self.progressBar.setVisible(active)
+        if active:
+            running = task.state in (TaskState.RUNNING, TaskState.QUEUED)
+            self.pauseButton.setText("Pause" if running else "Resume")
+            self.progressBar.setValue(int((task.fraction or 0) * 1000))
+        if installed:
+            self._set_download_text(f"Installed as {installed}.")
+        elif task is not None and task.state == TaskState.FAILED:
+            self._set_download_text(task.error or "The download failed.", error=True)
+        elif active:
+            self._set_download_text(describe_task(task))
+        else:
+            self._set_download_text("")
+
+    # -- messages and shutdown ---------------------------------------------------------------
+    def _set_status(self, text: str, *, error: bool = False) -> None:
+        _set_label(self.statusLabel, text, error)
+
+    def _set_download_text(self, text: str, *, error: bool = False) -> None:
+        _set_label(self.downloadLabel, text.replace("\n  hint: ", ". "), error)
+        self.downloadLabel.setVisible(bool(text))
+
+    def shutdown(self) -> None:
+        """Join the search threads (a request in flight ends within the Hub timeout).
+        Downloads belong to the bridge and go on."""
+        self.searches.forget()
+        self.listings.forget()
+        for runner in self._runners:
+            runner.shutdown()
+
+    def keyPressEvent(self, event) -> None:  # noqa: N802 - Qt API
+        # Enter on a list row chooses it (``activated``); it must not also press Search.
+        enter = event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+        if enter and isinstance(self.focusWidget(), QAbstractItemView):
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().showEvent(event)
+        self.queryEdit.setFocus()
+        self.queryEdit.selectAll()
+
+
+def _set_label(label: QLabel, text: str, error: bool) -> None:
+    label.setObjectName("ErrorLabel" if error else "MutedLabel")
+    label.style().polish(label)
+    label.setText(text)
+
+
+def _button(text: str, tooltip: str) -> QPushButton:
+    button = QPushButton(text)
+    button.setToolTip(tooltip)
+    return button
+
+
+def _muted(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setObjectName("MutedLabel")
+    label.setWordWrap(True)
+    return label
+
+
+def _table(model: QAbstractTableModel, name: str, stretch: int) -> QTableView:
+    table = QTableView()
+    table.setModel(model)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.verticalHeader().hide()
+    table.setTabKeyNavigation(False)  # arrows choose a row, Tab moves on
+    table.setAccessibleName(name)
+    header = table.horizontalHeader()
+    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
+    return table
