@@ -20,20 +20,32 @@ def build_parser() -> argparse.ArgumentParser:
     from .model_info import add_info_parser
     from .terminal_chat import add_chat_parser
 
+    from .models.cli import add_models_parser
+
     add_chat_parser(sub)
     add_info_parser(sub)
-    try:
-        from .models.cli import add_models_parser
-    except ImportError:  # the model manager is optional at this layer
-        add_models_parser = None
-    if add_models_parser is not None:
-        add_models_parser(sub)
+    add_models_parser(sub)
+    quantize = sub.add_parser(
+        "quantize",
+        help="run the quantisation tool (same as qwq-quantize; works inside the packaged app)",
+        add_help=False,
+    )
+    quantize.add_argument("quantize_args", nargs=argparse.REMAINDER)
+    quantize.set_defaults(handler=_run_quantize)
     return parser
+
+
+def _run_quantize(args: argparse.Namespace) -> int:
+    from quantize.cli import main as quantize_main
+
+    return int(quantize_main(args.quantize_args) or 0)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `qwq-desktop` command."""
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["quantize"]:  # everything after it belongs to the quantisation tool
+        return _run_quantize(argparse.Namespace(quantize_args=argv[1:]))
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -41,7 +53,11 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_gui(argv, model=args.model)
     handler = getattr(args, "handler", None) or args.func
-    return int(handler(args) or 0)
+    try:
+        return int(handler(args) or 0)
+    except BrokenPipeError:  # e.g. `qwq-desktop info --json | head`
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

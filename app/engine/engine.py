@@ -33,6 +33,7 @@ THINK_CLOSE_INJECTION = "\n</think>\n\n"
 N_BATCH = 512
 # Context beyond what Qwen2 was trained on (32K) needs YaRN scaling.
 QWEN_NATIVE_CONTEXT = 32768
+YARN_FACTOR = 4
 _GGML_TYPES = {"f32": 0, "f16": 1, "q4_0": 2, "q8_0": 8}
 
 
@@ -237,7 +238,8 @@ class ChatEngine:
             presence_penalty=params.presence_penalty,
         )
         budget = _thinking_budget(params, max_tokens, self.facts.is_reasoning)
-        answer_room = max(32, min(1024, max_tokens // 4))
+        # Room kept for the answer when thinking would otherwise fill the context window.
+        answer_room = max(16, min(1024, max_tokens // 4, self.n_ctx // 8))
         ctx = llama._ctx
         t_decode = time.perf_counter()
         stop_reason = "length"
@@ -387,6 +389,25 @@ def _set_abort_callback(llama, callback) -> None:
     fn(llama._ctx.ctx, callback or llama_cpp.ggml_abort_callback(), None)
 
 
+def rope_overrides(facts: ModelFacts, n_ctx: int) -> dict:
+    """YaRN for Qwen-family models asked for more than the 32K they were trained at.
+
+    Qwen's guidance for QwQ-32B and Qwen2.5: YaRN with factor 4 over an original 32,768-token
+    context. Models whose GGUF already sets a RoPE scaling keep it.
+    """
+    if not facts.architecture.startswith("qwen") or n_ctx <= QWEN_NATIVE_CONTEXT:
+        return {}
+    if facts.rope_scaling and facts.rope_scaling != "none":
+        return {}
+    import llama_cpp
+
+    return {
+        "rope_scaling_type": llama_cpp.LLAMA_ROPE_SCALING_TYPE_YARN,
+        "yarn_orig_ctx": QWEN_NATIVE_CONTEXT,
+        "rope_freq_scale": 1 / YARN_FACTOR,
+    }
+
+
 def _load_llama(facts: ModelFacts, plan: MemoryPlan, threads: ThreadPlan, seed: int | None):
     from llama_cpp import Llama
 
@@ -405,18 +426,7 @@ def _load_llama(facts: ModelFacts, plan: MemoryPlan, threads: ThreadPlan, seed: 
     )
     if seed is not None:
         kwargs["seed"] = seed
-    if (
-        facts.architecture.startswith("qwen")
-        and plan.n_ctx > QWEN_NATIVE_CONTEXT
-        and facts.context_length <= QWEN_NATIVE_CONTEXT
-    ):
-        import llama_cpp
-
-        kwargs.update(
-            rope_scaling_type=llama_cpp.LLAMA_ROPE_SCALING_TYPE_YARN,
-            yarn_orig_ctx=QWEN_NATIVE_CONTEXT,
-            rope_freq_scale=QWEN_NATIVE_CONTEXT / plan.n_ctx,
-        )
+    kwargs.update(rope_overrides(facts, plan.n_ctx))
     with capture_llama_log() as lines:
         try:
             llama = Llama(**kwargs)
@@ -433,4 +443,5 @@ def _load_llama(facts: ModelFacts, plan: MemoryPlan, threads: ThreadPlan, seed: 
                 f"llama.cpp could not load {Path(facts.path).name} ({detail})", hint
             ) from exc
     report = parse_log("".join(lines))
+    report.log_text = "".join(lines)
     return llama, report

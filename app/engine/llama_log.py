@@ -23,6 +23,7 @@ class LoadReport:
     offloaded_layers: int | None = None
     total_layers: int | None = None
     errors: list[str] = field(default_factory=list)
+    log_text: str = field(default="", repr=False)
 
     @property
     def model_bytes(self) -> int:

@@ -1,4 +1,4 @@
-"""Facts about a GGUF model read from its header with gguf.GGUFReader, without loading weights."""
+"""Facts about a GGUF model read from its header (fast, see gguf_header.py), without the weights."""
 
 from __future__ import annotations
 
@@ -41,6 +41,7 @@ class ModelFacts:
     special_tokens: dict[str, int] = field(default_factory=dict)
     tensor_types: dict[str, int] = field(default_factory=dict)
     rope_freq_base: float | None = None
+    rope_scaling: str | None = None  # "yarn", "linear", ... when the GGUF sets one
 
     @property
     def is_reasoning(self) -> bool:
@@ -67,16 +68,6 @@ class ModelFacts:
         return data
 
 
-def _field(reader, key: str):
-    f = reader.fields.get(key)
-    if f is None:
-        return None
-    try:
-        return f.contents()
-    except Exception:  # noqa: BLE001 - a malformed field reads as absent
-        return None
-
-
 def read_model_facts(path: str | os.PathLike[str]) -> ModelFacts:
     """Read a GGUF's header; raises ModelFileError for a missing, unreadable or non-GGUF file."""
     p = Path(path)
@@ -96,25 +87,29 @@ def read_model_facts(path: str | os.PathLike[str]) -> ModelFacts:
             f"{p.name} is not a GGUF model file",
             "QwQ Desktop runs llama.cpp GGUF files; convert safetensors with `qwq-quantize`",
         )
-    import gguf  # imported lazily: numpy-heavy
+    from .gguf_header import GGUFFormatError, read_gguf_header
 
     try:
-        reader = gguf.GGUFReader(str(p), "r")
-    except Exception as exc:  # noqa: BLE001 - gguf raises many kinds on a broken file
+        header = read_gguf_header(p)
+    except (GGUFFormatError, OSError, ValueError) as exc:
         raise ModelFileError(
             f"{p.name} is a damaged or truncated GGUF file ({exc})",
             "download it again or verify its sha256",
         ) from exc
-    return _facts_from_reader(p, reader)
+    return _facts_from_header(p, header)
 
 
-def _facts_from_reader(p: Path, reader) -> ModelFacts:
+_WANTED_TOKENS = frozenset((THINK_OPEN, THINK_CLOSE, "<|im_start|>", "<|im_end|>", "<|endoftext|>"))
+
+
+def _facts_from_header(p: Path, header) -> ModelFacts:
     import gguf
 
-    arch = _field(reader, "general.architecture") or "unknown"
+    meta = header.metadata
+    arch = meta.get("general.architecture") or "unknown"
 
     def arch_int(key: str, default: int = 0) -> int:
-        value = _field(reader, f"{arch}.{key}")
+        value = meta.get(f"{arch}.{key}")
         if isinstance(value, list):  # per-layer arrays (some architectures)
             value = max(value) if value else None
         return int(value) if value is not None else default
@@ -123,36 +118,27 @@ def _facts_from_reader(p: Path, reader) -> ModelFacts:
     n_head = arch_int("attention.head_count", 1)
     n_kv_head = arch_int("attention.head_count_kv", n_head)
     head_dim = arch_int("attention.key_length", n_embd // max(1, n_head))
-    tokens = _field(reader, "tokenizer.ggml.tokens") or []
+    tokens = meta.get("tokenizer.ggml.tokens") or []
 
-    tensor_bytes = 0
-    parameters = 0
+    tensor_bytes = sum(t.n_bytes for t in header.tensors)
+    parameters = sum(t.n_elements for t in header.tensors)
     type_counts: dict[str, int] = {}
-    for t in reader.tensors:
-        tensor_bytes += int(t.n_bytes)
-        parameters += int(t.n_elements)
-        tname = t.tensor_type.name
-        type_counts[tname] = type_counts.get(tname, 0) + int(t.n_bytes)
+    for t in header.tensors:
+        type_counts[t.type_name] = type_counts.get(t.type_name, 0) + t.n_bytes
 
-    file_type = _field(reader, "general.file_type")
-    quant = _quant_name(file_type, type_counts, gguf)
-    special: dict[str, int] = {}
-    for i, tok in enumerate(tokens):
-        if tok in (THINK_OPEN, THINK_CLOSE, "<|im_start|>", "<|im_end|>", "<|endoftext|>"):
-            special[tok] = i
-    bos = _field(reader, "tokenizer.ggml.bos_token_id")
-    eos = _field(reader, "tokenizer.ggml.eos_token_id")
-    add_bos = _field(reader, "tokenizer.ggml.add_bos_token")
-    name = _field(reader, "general.name") or p.stem
-    ctx = arch_int("context_length", 2048)
+    quant = _quant_name(meta.get("general.file_type"), type_counts, gguf)
+    special = {tok: i for i, tok in enumerate(tokens) if tok in _WANTED_TOKENS}
+    bos = meta.get("tokenizer.ggml.bos_token_id")
+    eos = meta.get("tokenizer.ggml.eos_token_id")
+    add_bos = meta.get("tokenizer.ggml.add_bos_token")
     return ModelFacts(
         path=str(p),
         file_size=p.stat().st_size,
-        name=str(name),
+        name=str(meta.get("general.name") or p.stem),
         architecture=str(arch),
         parameters=parameters,
         quant_type=quant,
-        context_length=ctx,
+        context_length=arch_int("context_length", 2048),
         n_layer=arch_int("block_count"),
         n_embd=n_embd,
         n_head=n_head,
@@ -161,7 +147,7 @@ def _facts_from_reader(p: Path, reader) -> ModelFacts:
         n_vocab=len(tokens) or arch_int("vocab_size"),
         n_ff=arch_int("feed_forward_length"),
         tensor_bytes=tensor_bytes,
-        chat_template=_field(reader, "tokenizer.chat_template"),
+        chat_template=meta.get("tokenizer.chat_template"),
         bos_token_id=int(bos) if bos is not None else None,
         eos_token_id=int(eos) if eos is not None else None,
         add_bos=bool(add_bos) if add_bos is not None else arch != "qwen2",
@@ -169,7 +155,8 @@ def _facts_from_reader(p: Path, reader) -> ModelFacts:
         eos_text=_token_at(tokens, eos),
         special_tokens=special,
         tensor_types=type_counts,
-        rope_freq_base=_field(reader, f"{arch}.rope.freq_base"),
+        rope_freq_base=meta.get(f"{arch}.rope.freq_base"),
+        rope_scaling=meta.get(f"{arch}.rope.scaling.type"),
     )
 
 

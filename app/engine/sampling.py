@@ -46,6 +46,7 @@ QWQ_PRESET = SamplingParams(
 )
 REASONING_PRESET = replace(QWQ_PRESET, max_tokens=16384)
 GENERAL_PRESET = SamplingParams()
+BASE_MODEL_MAX_TOKENS = 256
 
 
 def preset_for(facts: ModelFacts) -> SamplingParams:
@@ -54,6 +55,8 @@ def preset_for(facts: ModelFacts) -> SamplingParams:
         return replace(QWQ_PRESET)
     if facts.is_reasoning:
         return replace(REASONING_PRESET)
+    if facts.chat_template is None:  # a base model continues text; keep completions short
+        return replace(GENERAL_PRESET, max_tokens=BASE_MODEL_MAX_TOKENS)
     return replace(GENERAL_PRESET)
 
 
@@ -62,11 +65,16 @@ def enforce_reasoning_rules(
 ) -> tuple[SamplingParams, list[str]]:
     """Params safe for ``facts`` and notes on what changed (reasoning models: never greedy)."""
     notes: list[str] = []
-    if facts.is_reasoning and params.temperature < MIN_REASONING_TEMPERATURE:
-        preset = preset_for(facts)
+    if not facts.is_reasoning:
+        return params, notes
+    preset = preset_for(facts)
+    if params.temperature < MIN_REASONING_TEMPERATURE:
         notes.append(
             f"temperature {params.temperature} is near-greedy and makes reasoning models loop; "
             f"using {preset.temperature}"
         )
         params = replace(params, temperature=preset.temperature)
+    if params.top_k == 1:
+        notes.append(f"top_k 1 is greedy and makes reasoning models loop; using {preset.top_k}")
+        params = replace(params, top_k=preset.top_k)
     return params, notes

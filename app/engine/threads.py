@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 # Decoding is memory-bound: past ~8 threads, more rarely helps and costs the rest of the desktop.
 MAX_DECODE_THREADS = 8
+SMALL_MACHINE_CORES = 4
 
 
 @dataclass(frozen=True)
@@ -24,10 +25,12 @@ def choose_threads(physical_cores: int, *, for_gui: bool = True) -> ThreadPlan:
     """Threads for decode and prompt processing on ``physical_cores`` cores.
 
     With a GUI, one core is left free for the GUI thread (1 thread on 1-2 cores). Without a GUI
-    (terminal chat, benchmarks) all physical cores are used.
+    (terminal chat) all physical cores are used on machines with more than four.
     """
     cores = max(1, physical_cores)
-    spare = 1 if for_gui else 0
+    # Without a GUI, small machines still keep a core spare: anything else that wakes up (a
+    # browser tab, the terminal) would otherwise stall every layer for all threads.
+    spare = 1 if for_gui or cores <= SMALL_MACHINE_CORES else 0
     decode = max(1, min(MAX_DECODE_THREADS, cores - spare))
     batch = max(1, cores - spare)
     return ThreadPlan(n_threads=decode, n_threads_batch=batch)

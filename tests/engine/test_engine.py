@@ -154,6 +154,24 @@ def test_max_tokens_alone_still_leaves_room_for_an_answer(loop_engine):
     assert result.stats.completion_tokens <= 64
 
 
+def test_budget_ending_on_the_closing_tag_does_not_close_twice(tiny_answer_gguf):
+    # The scripted model thinks 5 tokens then emits </think> as its 6th: a budget of 6 runs out
+    # on exactly that token, which must not get a second, injected </think>.
+    engine = ChatEngine.load(tiny_answer_gguf, LoadOptions(n_ctx=512, n_threads=1))
+    try:
+        result = engine.chat(ask("Capital?"), SamplingParams(thinking_budget=6, seed=1))
+        assert result.stats.thinking_tokens == 6
+        assert not result.stats.thinking_budget_hit
+        assert result.answer == "Paris" and "</think>" not in result.answer
+    finally:
+        engine.close()
+
+
+def test_top_k_one_is_greedy_and_is_raised_for_reasoning_models(loop_engine):
+    result = loop_engine.chat(ask("x"), SamplingParams(top_k=1, max_tokens=40, seed=1))
+    assert any("top_k 1" in note for note in result.stats.notes)
+
+
 def test_near_greedy_temperature_is_raised_for_reasoning_models(loop_engine):
     result = loop_engine.chat(ask("x"), SamplingParams(temperature=0.0, max_tokens=40, seed=1))
     assert result.answer == "Paris"  # ran, with the preset temperature instead of greedy
@@ -240,5 +258,7 @@ def test_thread_choice_leaves_the_gui_a_core():
     assert choose_threads(2, for_gui=True).n_threads == 1
     assert choose_threads(1, for_gui=True).n_threads == 1
     assert choose_threads(8, for_gui=True).n_threads == 7
-    assert choose_threads(2, for_gui=False).n_threads == 2
+    assert choose_threads(2, for_gui=False).n_threads == 1  # small machines keep a core spare
+    assert choose_threads(4, for_gui=False).n_threads == 3
+    assert choose_threads(6, for_gui=False).n_threads == 6
     assert choose_threads(32, for_gui=False).n_threads == 8
