@@ -18,9 +18,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     from .model_info import add_info_parser
-    from .terminal_chat import add_chat_parser
-
     from .models.cli import add_models_parser
+    from .terminal_chat import add_chat_parser
 
     add_chat_parser(sub)
     add_info_parser(sub)
