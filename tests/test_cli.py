@@ -40,25 +40,16 @@ def test_chat_json_answer_thinking_and_stats(tiny_answer_gguf):
     assert stats["prompt_tokens"] > 0 and stats["time_to_first_token_s"] > 0
 
 
-def test_chat_json_on_gemma(gemma_gguf):
-    out = run(
-        "chat",
-        "--model",
-        str(gemma_gguf),
-        "--prompt",
-        "The capital of France is",
-        "--json",
-        "--max-tokens",
-        "8",
-        "--seed",
-        "0",
-        "--ctx",
-        "2048",
-    )
+def test_chat_json_on_gemma_exactly_as_documented(gemma_gguf):
+    # The command from the README and the issue, with no tuning flags.
+    out = run("chat", "--model", str(gemma_gguf), "--prompt", "The capital of France is", "--json")
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert data["answer"] and data["thinking"] == ""
-    assert data["stats"]["completion_tokens"] <= 8
+    stats = data["stats"]
+    assert stats["prompt_tokens"] == 6 and stats["n_ctx"] == 32768
+    assert 0 < stats["completion_tokens"] <= 256  # base models get short completions
+    assert stats["stop_reason"] in ("eos", "length")
 
 
 def test_thinking_budget_flag(tiny_loop_gguf):
