@@ -18,10 +18,11 @@ from pathlib import Path
 from .chat_format import RenderedPrompt, formatter_for
 from .context_fit import fit_conversation
 from .detokenizer import IncrementalDetokenizer
-from .errors import ModelLoadError
+from .errors import LoadCancelledError, ModelLoadError
 from .events import ContextNotice, TextDelta, TurnFinished, TurnResult, TurnStats
 from .hardware import HardwareInfo, probe_hardware
 from .llama_log import LoadReport, capture_llama_log, parse_log
+from .load_progress import ProgressFn, load_progress
 from .model_facts import ModelFacts, read_model_facts
 from .planner import MemoryPlan, plan_memory
 from .reasoning import CLOSE, ReasoningParser
@@ -47,6 +48,8 @@ class LoadOptions:
     n_threads: int | None = None
     for_gui: bool = True
     seed: int | None = None
+    # Called with the load fraction (0..1) from the loading thread; return False to cancel.
+    progress: ProgressFn | None = None
 
 
 class ChatEngine:
@@ -99,7 +102,7 @@ class ChatEngine:
         threads = choose_threads(hardware.physical_cores, for_gui=options.for_gui)
         if options.n_threads:
             threads = ThreadPlan(options.n_threads, options.n_threads)
-        llama, report = _load_llama(facts, plan, threads, options.seed)
+        llama, report = _load_llama(facts, plan, threads, options.seed, options.progress)
         return cls(llama, facts, plan, threads, hardware, report)
 
     def close(self) -> None:
@@ -408,7 +411,13 @@ def rope_overrides(facts: ModelFacts, n_ctx: int) -> dict:
     }
 
 
-def _load_llama(facts: ModelFacts, plan: MemoryPlan, threads: ThreadPlan, seed: int | None):
+def _load_llama(
+    facts: ModelFacts,
+    plan: MemoryPlan,
+    threads: ThreadPlan,
+    seed: int | None,
+    progress: ProgressFn | None = None,
+):
     from llama_cpp import Llama
 
     kwargs = dict(
@@ -427,10 +436,14 @@ def _load_llama(facts: ModelFacts, plan: MemoryPlan, threads: ThreadPlan, seed: 
     if seed is not None:
         kwargs["seed"] = seed
     kwargs.update(rope_overrides(facts, plan.n_ctx))
-    with capture_llama_log() as lines:
+    with capture_llama_log() as lines, load_progress(progress) as cancelled:
         try:
             llama = Llama(**kwargs)
         except (ValueError, RuntimeError, OSError) as exc:
+            if cancelled[0]:
+                raise LoadCancelledError(
+                    f"Loading {Path(facts.path).name} was cancelled", None
+                ) from exc
             report = parse_log("".join(lines))
             detail = "; ".join(report.errors[-3:]) or str(exc)
             hint = "the file may be damaged: verify its sha256 or download it again"

@@ -40,5 +40,9 @@ class ModelLoadError(EngineError):
     """llama.cpp failed to load a model that looked valid."""
 
 
+class LoadCancelledError(EngineError):
+    """The user cancelled a model load (not a failure)."""
+
+
 class TemplateError(EngineError):
     """The model's chat template failed to render."""

@@ -9,6 +9,7 @@ from app.engine import (
     ChatEngine,
     ContextNotice,
     ContextOverflowError,
+    LoadCancelledError,
     LoadOptions,
     ModelLoadError,
     SamplingParams,
@@ -262,3 +263,27 @@ def test_thread_choice_leaves_the_gui_a_core():
     assert choose_threads(4, for_gui=False).n_threads == 3
     assert choose_threads(6, for_gui=False).n_threads == 6
     assert choose_threads(32, for_gui=False).n_threads == 8
+
+
+def test_load_reports_progress_and_can_be_cancelled(gemma_gguf):
+    seen: list[float] = []
+    engine = ChatEngine.load(
+        gemma_gguf, LoadOptions(n_ctx=512, n_threads=1, progress=lambda f: seen.append(f) or True)
+    )
+    engine.close()
+    assert seen and seen[-1] == 1.0 and seen == sorted(seen)
+
+    from llama_cpp import llama_cpp as lib
+
+    original = lib.llama_model_default_params
+    calls: list[float] = []
+
+    def stop_halfway(fraction: float) -> bool:
+        calls.append(fraction)
+        return fraction < 0.5
+
+    with pytest.raises(LoadCancelledError):
+        ChatEngine.load(gemma_gguf, LoadOptions(n_ctx=512, n_threads=1, progress=stop_halfway))
+    assert calls and calls[-1] >= 0.5 and calls[-1] < 1.0
+    # The library's own function is restored after the load, cancelled or not.
+    assert lib.llama_model_default_params is original
