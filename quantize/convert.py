@@ -51,6 +51,9 @@ STORAGE_DTYPES = {
     gguf.GGMLQuantizationType.BF16: np.uint16,
 }
 DEFAULT_CHUNK_BYTES = 32 * 1024 * 1024
+# Where the Hugging Face folder was, relative to the GGUF's own folder (absolute only when no
+# relative path exists, e.g. another drive on Windows): lets validate find tokenizer.json.
+SOURCE_DIR_KEY = "qwq_quantize.source_dir"
 ProgressFn = Callable[[int, int, str], None]  # (bytes done, bytes total, tensor name)
 
 
@@ -237,6 +240,7 @@ def convert(
         contextlib.closing(gguf.GGUFWriter(tmp, hp.spec.name)) as writer,
     ):
         _add_metadata(writer, model_dir, hp, outtype, plans)
+        writer.add_string(SOURCE_DIR_KEY, source_dir_record(model_dir, output))
         vocab.add_to(writer)
         for p in plans:
             raw_dtype = p.qtype if p.qtype == gguf.GGMLQuantizationType.BF16 else None
@@ -256,6 +260,15 @@ def convert(
         bytes_written=output.stat().st_size,
         seconds=time.perf_counter() - started,
     )
+
+
+def source_dir_record(model_dir: Path, output: Path) -> str:
+    """``model_dir`` as recorded in the GGUF written to ``output`` (see SOURCE_DIR_KEY)."""
+    source, folder = model_dir.resolve(), output.parent.resolve()
+    try:
+        return Path(os.path.relpath(source, folder)).as_posix()
+    except ValueError:  # no relative path between them
+        return source.as_posix()
 
 
 def _add_metadata(

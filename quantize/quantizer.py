@@ -21,6 +21,7 @@ import gguf
 from .atomic import atomic_path
 from .convert import check_disk_space
 from .errors import GGUFInputError, QuantizationError
+from .gguf_reader import GGUFHeader
 from .imatrix import ImportanceMatrix, load_imatrix
 from .llama_log import captured_llama_log, error_lines
 
@@ -60,12 +61,8 @@ UNQUANTISED_FILE_TYPES = {
 
 def inspect_source(path: Path) -> int:
     """Parameter count of an unquantised GGUF; GGUFInputError for anything else."""
-    try:
-        reader = gguf.GGUFReader(path)
-    except Exception as exc:
-        raise GGUFInputError(f"{path} is not a readable GGUF file: {exc}") from exc
-    field = reader.fields.get("general.file_type")
-    file_type = field.contents() if field is not None else None
+    header = GGUFHeader(path)  # GGUFInputError if unreadable
+    file_type = header.value("general.file_type")
     if file_type not in UNQUANTISED_FILE_TYPES:
         name = gguf.LlamaFileType(file_type).name if file_type is not None else "unknown"
         raise GGUFInputError(
@@ -73,7 +70,7 @@ def inspect_source(path: Path) -> int:
             "Quantise from the unquantised bf16/f16/f32 GGUF that convert produced; "
             "re-quantising loses quality.",
         )
-    return sum(int(t.n_elements) for t in reader.tensors)
+    return sum(t.n_elements for t in header.tensors.values())
 
 
 def quantize(

@@ -1,4 +1,4 @@
-"""Facts about a GGUF model read from its header (fast, see gguf_header.py), without the weights."""
+"""Facts about a GGUF model read from its header (quantize.gguf_reader), without the weights."""
 
 from __future__ import annotations
 
@@ -87,11 +87,12 @@ def read_model_facts(path: str | os.PathLike[str]) -> ModelFacts:
             f"{p.name} is not a GGUF model file",
             "QwQ Desktop runs llama.cpp GGUF files; convert safetensors with `qwq-quantize`",
         )
-    from .gguf_header import GGUFFormatError, read_gguf_header
+    from quantize.errors import GGUFInputError
+    from quantize.gguf_reader import GGUFHeader
 
     try:
-        header = read_gguf_header(p)
-    except (GGUFFormatError, OSError, ValueError) as exc:
+        header = GGUFHeader(p)
+    except (GGUFInputError, OSError, ValueError) as exc:
         raise ModelFileError(
             f"{p.name} is a damaged or truncated GGUF file ({exc})",
             "download it again or verify its sha256",
@@ -105,7 +106,7 @@ _WANTED_TOKENS = frozenset((THINK_OPEN, THINK_CLOSE, "<|im_start|>", "<|im_end|>
 def _facts_from_header(p: Path, header) -> ModelFacts:
     import gguf
 
-    meta = header.metadata
+    meta = header.fields
     arch = meta.get("general.architecture") or "unknown"
 
     def arch_int(key: str, default: int = 0) -> int:
@@ -120,11 +121,12 @@ def _facts_from_header(p: Path, header) -> ModelFacts:
     head_dim = arch_int("attention.key_length", n_embd // max(1, n_head))
     tokens = meta.get("tokenizer.ggml.tokens") or []
 
-    tensor_bytes = sum(t.n_bytes for t in header.tensors)
-    parameters = sum(t.n_elements for t in header.tensors)
+    tensors = list(header.tensors.values())
+    tensor_bytes = sum(t.nbytes for t in tensors)
+    parameters = sum(t.n_elements for t in tensors)
     type_counts: dict[str, int] = {}
-    for t in header.tensors:
-        type_counts[t.type_name] = type_counts.get(t.type_name, 0) + t.n_bytes
+    for t in tensors:
+        type_counts[t.tensor_type.name] = type_counts.get(t.tensor_type.name, 0) + t.nbytes
 
     quant = _quant_name(meta.get("general.file_type"), type_counts, gguf)
     special = {tok: i for i, tok in enumerate(tokens) if tok in _WANTED_TOKENS}

@@ -1,8 +1,11 @@
-"""Validate a GGUF against its Hugging Face source and (optionally) an unquantised reference.
+"""Validate a GGUF against its Hugging Face source and/or an unquantised reference GGUF.
 
-Checks, in order: metadata and tensor table against config.json, vocabulary and tokenisation
-against tokenizer.json, the chat template, sampled weights against the safetensors, and the
-logits of the model against the reference on an evaluation text.
+With the Hugging Face folder (``source``): metadata and tensor table against config.json,
+vocabulary and tokenisation against tokenizer.json, the chat template against
+tokenizer_config.json, sampled weights against the safetensors. Without it, the same checks run
+against the reference GGUF, and tokenizer.json parity runs if a tokenizer.json is found beside
+the reference (else that check is reported as skipped). With a reference, the logits of the
+model are compared with the reference's on an evaluation text.
 """
 
 from __future__ import annotations
@@ -11,24 +14,38 @@ from pathlib import Path
 
 from ..architectures import hparams_from_config, load_config
 from ..checkpoint import Checkpoint
-from ..errors import ModelRepoError
+from ..errors import GGUFInputError, ModelRepoError, TokenizerError
 from ..vocab import load_hf_tokenizer, source_chat_template
 from .gguf_file import GGUFFile
 from .logits import check_logits
 from .report import CheckResult, ValidationReport
-from .structure import check_metadata, check_tensors
+from .source_lookup import find_tokenizer_folder
+from .structure import (
+    check_metadata,
+    check_metadata_against_reference,
+    check_tensors,
+    check_tensors_against_reference,
+)
 from .template_check import check_chat_template
 from .texts import EVALUATION_TEXT
 from .thresholds import Thresholds, thresholds_for
-from .tokenizer_check import check_tokenization, check_vocabulary
-from .weights import check_weights
+from .tokenizer_check import (
+    check_hf_tokenizer,
+    check_tokenization,
+    check_tokenization_against_reference,
+    check_vocabulary,
+    check_vocabulary_against_reference,
+)
+from .weights import check_weights, checkpoint_sources, reference_sources
 
 __all__ = ["CheckResult", "Thresholds", "ValidationReport", "validate"]
+
+NO_TOKENIZER = "skipped: pass --source DIR to compare with tokenizer.json"
 
 
 def validate(
     model: str | Path,
-    source: str | Path,
+    source: str | Path | None = None,
     reference: str | Path | None = None,
     *,
     text: str | None = None,
@@ -36,29 +53,29 @@ def validate(
     threads: int | None = None,
     thresholds: Thresholds | None = None,
 ) -> ValidationReport:
-    """Run every check on ``model``; the report's ``passed`` is True only if none failed."""
-    model, source = Path(model), Path(source)
-    config = load_config(source)
-    hp = hparams_from_config(config)
+    """Run every check on ``model``; the report's ``passed`` is True only if none failed.
+
+    At least one of ``source`` (the Hugging Face folder) and ``reference`` (the unquantised GGUF)
+    is needed; GGUFInputError otherwise.
+    """
+    model = Path(model)
+    reference = Path(reference) if reference is not None else None
+    if source is None and reference is None:
+        raise GGUFInputError(
+            "nothing to validate against",
+            "Pass --reference with the unquantised GGUF convert wrote, and/or --source with the "
+            "Hugging Face model folder.",
+        )
     g = GGUFFile(model)
     report = ValidationReport(
-        model=str(model), reference=str(reference) if reference else None, source=str(source)
+        model=str(model),
+        reference=str(reference) if reference else None,
+        source=str(source) if source is not None else None,
     )
-    report.checks += [check_metadata(g, hp), check_tensors(g, hp)]
-    hf, _ = load_hf_tokenizer(source)
-    report.checks.append(check_vocabulary(g, hf, config))
-    template = check_chat_template(g, source_chat_template(source))
-    rendered = template.metrics.pop("rendered", None)
-    report.checks.append(check_tokenization(model, hf, [rendered] if rendered else []))
-    report.checks.append(template)
-    try:
-        ckpt = Checkpoint(source)
-    except ModelRepoError as exc:
-        report.checks.append(
-            CheckResult("weights", None, f"source weights unusable: {exc.message}")
-        )
+    if source is not None:
+        report.checks += _checks_against_source(g, Path(source))
     else:
-        report.checks.append(check_weights(g, ckpt, hp))
+        report.checks += _checks_against_reference(g, GGUFFile(reference))
     if reference is None:
         report.checks.append(CheckResult("logits", None, "no reference model given (--reference)"))
     else:
@@ -66,7 +83,7 @@ def validate(
         report.checks.append(
             check_logits(
                 model,
-                Path(reference),
+                reference,
                 text or EVALUATION_TEXT,
                 limits,
                 max_tokens=max_tokens,
@@ -74,3 +91,48 @@ def validate(
             )
         )
     return report
+
+
+def _checks_against_source(g: GGUFFile, source: Path) -> list[CheckResult]:
+    config = load_config(source)
+    hp = hparams_from_config(config)
+    checks = [check_metadata(g, hp), check_tensors(g, hp)]
+    hf, _ = load_hf_tokenizer(source)
+    checks.append(check_vocabulary(g, hf, config))
+    template = check_chat_template(g, source_chat_template(source))
+    rendered = template.metrics.pop("rendered", None)
+    checks += [check_tokenization(g.path, hf, [rendered] if rendered else []), template]
+    try:
+        ckpt = Checkpoint(source)
+    except ModelRepoError as exc:
+        checks.append(CheckResult("weights", None, f"source weights unusable: {exc.message}"))
+    else:
+        checks.append(check_weights(g, checkpoint_sources(ckpt, hp), "the source"))
+    return checks
+
+
+def _checks_against_reference(g: GGUFFile, ref: GGUFFile) -> list[CheckResult]:
+    template = check_chat_template(g, ref.value("tokenizer.chat_template"), "the reference")
+    rendered = template.metrics.pop("rendered", None)
+    extra = [rendered] if rendered else []
+    return [
+        check_metadata_against_reference(g, ref),
+        check_tensors_against_reference(g, ref),
+        check_vocabulary_against_reference(g, ref),
+        check_tokenization_against_reference(g.path, ref.path, extra),
+        _tokenizer_json_check(g, ref, extra),
+        template,
+        check_weights(g, reference_sources(ref), "the reference"),
+    ]
+
+
+def _tokenizer_json_check(g: GGUFFile, ref: GGUFFile, extra: list[str]) -> CheckResult:
+    found = find_tokenizer_folder(g, ref)
+    if found is None:
+        return CheckResult("tokenizer.json", None, NO_TOKENIZER)
+    folder, how = found
+    try:
+        hf, _ = load_hf_tokenizer(folder)
+    except TokenizerError as exc:
+        return CheckResult("tokenizer.json", False, f"{exc.message} ({how})")
+    return check_hf_tokenizer(g.path, g, hf, folder, how, extra)

@@ -1,4 +1,4 @@
-"""Read-only access to a GGUF file's metadata and tensors (via gguf.GGUFReader, memory-mapped)."""
+"""Read-only access to a GGUF file's metadata and tensors (fast header reader, memory-mapped)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import gguf
 import numpy as np
 
-from ..errors import GGUFInputError
+from ..gguf_reader import GGUFHeader
 from .thresholds import file_type_name
 
 
@@ -17,17 +17,11 @@ class GGUFFile:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        if not self.path.is_file():
-            raise GGUFInputError(f"{self.path} does not exist")
-        try:
-            self.reader = gguf.GGUFReader(self.path)
-        except Exception as exc:
-            raise GGUFInputError(f"{self.path} is not a readable GGUF file: {exc}") from exc
-        self.tensors = {t.name: t for t in self.reader.tensors}
+        self.header = GGUFHeader(self.path)  # GGUFInputError if missing or unreadable
+        self.tensors = self.header.tensors
 
     def value(self, key: str, default: Any = None) -> Any:
-        field = self.reader.fields.get(key)
-        return default if field is None else field.contents()
+        return self.header.value(key, default)
 
     @property
     def architecture(self) -> str | None:
@@ -42,18 +36,14 @@ class GGUFFile:
 
     def shape(self, name: str) -> tuple[int, ...]:
         """Row-major (numpy-order) shape of a tensor; GGUF stores dimensions reversed."""
-        return tuple(int(d) for d in reversed(self.tensors[name].shape.tolist()))
+        return self.tensors[name].shape
 
     def rows(self, name: str, rows: np.ndarray) -> np.ndarray:
         """Selected rows of a tensor dequantised to float32, shape (len(rows), row length)."""
-        tensor = self.tensors[name]
-        data = tensor.data
-        if data.ndim == 1:  # a 1-D tensor is a single row
-            data = data.reshape(1, -1)
-        else:
-            data = data.reshape(data.shape[0] if data.ndim == 2 else -1, data.shape[-1])
+        data = self.header.tensor_data(name)
+        data = data.reshape(-1, data.shape[-1])  # a 1-D tensor is a single row
         picked = np.ascontiguousarray(data[rows])
-        qtype = tensor.tensor_type
+        qtype = self.tensors[name].tensor_type
         if qtype in (gguf.GGMLQuantizationType.F32, gguf.GGMLQuantizationType.F16):
             return picked.astype(np.float32)
         return gguf.quants.dequantize(picked, qtype).astype(np.float32)

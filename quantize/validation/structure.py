@@ -1,8 +1,10 @@
-"""Structure checks: the GGUF's metadata and tensor table against config.json."""
+"""Structure checks: the GGUF's metadata and tensor table against config.json, or against the
+reference GGUF when the Hugging Face folder is not at hand."""
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import gguf
 
@@ -121,12 +123,12 @@ def _type_problems(g: GGUFFile) -> list[str]:
     main_params = nominal_params = 0
     for name, tensor in g.tensors.items():
         qtype = tensor.tensor_type
-        if len(tensor.shape) == 1 and qtype != Q.F32:
+        if len(tensor.dims) == 1 and qtype != Q.F32:
             problems.append(f"{name} is 1-D but stored as {qtype.name} (llama.cpp expects F32)")
-        elif len(tensor.shape) > 1 and qtype not in allowed:
+        elif len(tensor.dims) > 1 and qtype not in allowed:
             problems.append(f"{name} is {qtype.name}, not a type a {g.type_name} file should hold")
         block = gguf.GGML_QUANT_SIZES[nominal][0] if nominal is not None else 1
-        if len(tensor.shape) > 1 and int(tensor.shape[0]) % block == 0:
+        if len(tensor.dims) > 1 and int(tensor.dims[0]) % block == 0:
             main_params += int(tensor.n_elements)
             nominal_params += int(tensor.n_elements) if qtype == nominal else 0
     if nominal is not None and main_params and nominal_params < main_params / 3:
@@ -135,3 +137,71 @@ def _type_problems(g: GGUFFile) -> list[str]:
             f"{g.type_name} file"
         )
     return problems[:5]
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same_value(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, float) or isinstance(b, float):
+        return isinstance(a, int | float) and isinstance(b, int | float) and _close(a, b)
+    return a == b
+
+
+def check_metadata_against_reference(g: GGUFFile, ref: GGUFFile) -> CheckResult:
+    """Architecture, every ``<arch>.*`` hyper-parameter and the vocabulary size, against the
+    reference GGUF (used when no config.json is given)."""
+    if g.architecture != ref.architecture:
+        return CheckResult(
+            "metadata",
+            False,
+            f"architecture is {g.architecture!r}, the reference's is {ref.architecture!r}",
+        )
+    prefix = f"{ref.architecture}."
+    keys = sorted(k for k in {*g.header.fields, *ref.header.fields} if k.startswith(prefix))
+    problems = []
+    for key in keys:
+        have, want = g.value(key), ref.value(key)
+        if have is None:
+            problems.append(f"{key} is missing (the reference has {want})")
+        elif want is None:
+            problems.append(f"{key} = {have} is not in the reference")
+        elif not _same_value(have, want):
+            problems.append(f"{key} is {have} but the reference has {want}")
+    n_tokens = len(g.value("tokenizer.ggml.tokens") or [])
+    n_reference = len(ref.value("tokenizer.ggml.tokens") or [])
+    if n_tokens != n_reference:
+        problems.append(f"the vocabulary has {n_tokens} tokens, the reference {n_reference}")
+    if problems:
+        return CheckResult("metadata", False, "; ".join(problems[:5]))
+    return CheckResult(
+        "metadata",
+        True,
+        f"{len(keys)} {prefix}* fields and the vocabulary size match the reference",
+    )
+
+
+def check_tensors_against_reference(g: GGUFFile, ref: GGUFFile) -> CheckResult:
+    """The reference's tensors are all present with the same shapes, each of a sane type."""
+    missing = sorted(set(ref.tensors) - set(g.tensors))
+    unexpected = sorted(set(g.tensors) - set(ref.tensors))
+    wrong_shape = [
+        f"{n} is {list(g.shape(n))}, the reference's {list(ref.shape(n))}"
+        for n in ref.tensors
+        if n in g.tensors and g.shape(n) != ref.shape(n)
+    ]
+    problems = []
+    if missing:
+        problems.append(f"missing: {', '.join(missing[:5])}")
+    if unexpected:
+        problems.append(f"not in the reference: {', '.join(unexpected[:5])}")
+    problems += wrong_shape[:5]
+    problems += _type_problems(g)
+    if problems:
+        return CheckResult("tensors", False, "; ".join(problems))
+    types = sorted({g.tensors[n].tensor_type.name for n in g.tensors})
+    return CheckResult(
+        "tensors",
+        True,
+        f"{len(ref.tensors)} tensors with the reference's shapes; types {', '.join(types)}",
+        {"tensor_types": types},
+    )

@@ -29,18 +29,20 @@ def render_chat_template(template: str, messages: list[dict], **extra) -> str:
     return env.from_string(template).render(messages=messages, add_generation_prompt=True, **extra)
 
 
-def check_chat_template(g: GGUFFile, source_template: str | None) -> CheckResult:
+def check_chat_template(
+    g: GGUFFile, expected: str | None, against: str = "tokenizer_config.json"
+) -> CheckResult:
+    """The GGUF's template is ``expected`` (the template of ``against``: the source's
+    tokenizer_config.json or the reference GGUF) and renders a multi-turn chat with thinking."""
     template = g.value("tokenizer.chat_template")
-    if source_template is None:
+    if expected is None:
         if template is None:
-            return CheckResult("chat template", None, "the source defines no chat template")
-        return CheckResult("chat template", False, "the GGUF has a template the source does not")
+            return CheckResult("chat template", None, f"{against} defines no chat template")
+        return CheckResult("chat template", False, f"the GGUF has a template {against} has not")
     if template is None:
         return CheckResult("chat template", False, "the GGUF has no chat template")
-    if template != source_template:
-        return CheckResult(
-            "chat template", False, "the template differs from tokenizer_config.json's"
-        )
+    if template != expected:
+        return CheckResult("chat template", False, f"the template differs from {against}'s")
     try:
         prompt = render_chat_template(template, CONVERSATION, enable_thinking=True)
     except Exception as exc:  # any template error is a failure to report
@@ -63,8 +65,7 @@ def check_chat_template(g: GGUFFile, source_template: str | None) -> CheckResult
     return CheckResult(
         "chat template",
         True,
-        "identical to the source; renders 4 turns, drops earlier thinking"
-        if reasoning
-        else "identical to the source; renders 4 turns",
+        f"identical to {against}'s; renders 4 turns"
+        + (", drops earlier thinking" if reasoning else ""),
         {"rendered": prompt},
     )

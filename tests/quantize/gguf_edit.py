@@ -16,15 +16,16 @@ def copy_gguf(
     set_values: dict[str, object] | None = None,
     swap: tuple[str, str] | None = None,
     keep_tokens: int | None = None,
+    drop_keys: tuple[str, ...] = (),
 ) -> Path:
-    """Copy ``src`` to ``dst``, overriding keys, swapping two tensors' data or cutting the
-    vocabulary (token list and the embedding/output rows) to ``keep_tokens`` entries."""
+    """Copy ``src`` to ``dst``, overriding or dropping keys, swapping two tensors' data or cutting
+    the vocabulary (token list and the embedding/output rows) to ``keep_tokens`` entries."""
     reader = gguf.GGUFReader(src)
     arch = reader.fields["general.architecture"].contents()
     writer = gguf.GGUFWriter(dst, arch)
     set_values = set_values or {}
     for key, field in reader.fields.items():
-        if key.startswith("GGUF.") or key == "general.architecture":
+        if key.startswith("GGUF.") or key == "general.architecture" or key in drop_keys:
             continue
         value = set_values.get(key, field.contents())
         if (

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from quantize.cli import EXIT_ERROR, EXIT_INVALID, EXIT_OK, main
+from quantize.validation.texts import EVALUATION_TEXT
 from tests.quantize.gguf_edit import copy_gguf
 
 
@@ -72,3 +75,55 @@ def test_errors_exit_2_with_a_hint(tmp_path, quant_repo, capsys):
     assert main(["quantize", str(missing), "-o", str(tmp_path / "o.gguf")]) == EXIT_ERROR
     assert "does not exist" in capsys.readouterr().err
     assert main(["validate", str(missing), "--source", str(quant_repo.path)]) == EXIT_ERROR
+
+
+def test_issue_command_form_without_source(tmp_path, quant_bf16, quant_q4, capsys):
+    """`qwq-quantize validate model-Q4_K_M.gguf --reference model-bf16.gguf --text FILE`"""
+    text = tmp_path / "eval.txt"
+    text.write_text(EVALUATION_TEXT, encoding="utf-8")
+    report = tmp_path / "report.json"
+    args = ["validate", str(quant_q4), "--reference", str(quant_bf16), "--text", str(text)]
+    code = main([*args, "--json", str(report)])
+    out = capsys.readouterr().out
+    assert code == EXIT_OK, out
+    assert "source:    none (checked against the reference)" in out
+    for name in ("metadata", "tensors", "vocabulary", "tokenization", "tokenizer.json", "logits"):
+        assert f"PASS  {name}" in out
+    assert "Result: PASSED" in out and "skipped" not in out
+    data = json.loads(report.read_text())
+    assert data["passed"] is True and data["skipped"] == []
+
+
+@pytest.mark.parametrize(
+    ("edit", "failing", "reason"),
+    [
+        (
+            {"set_values": {"qwen2.rope.freq_base": 1e4}},
+            "metadata",
+            "qwen2.rope.freq_base is 10000.0 but the reference has 1000000.0",
+        ),
+        (
+            {"swap": ("blk.0.ffn_gate.weight", "blk.0.ffn_up.weight")},
+            "weights",
+            "blk.0.ffn_gate.weight holds the data of blk.0.ffn_up.weight (swapped tensors?)",
+        ),
+        ({"keep_tokens": 400}, "vocabulary", "tokenizer.ggml.tokens: 400 entries, the reference"),
+    ],
+    ids=["wrong-rope", "swapped-tensors", "truncated-vocabulary"],
+)
+def test_issue_command_form_fails_on_broken_models(
+    tmp_path, quant_bf16, quant_q4, capsys, edit, failing, reason
+):
+    bad = copy_gguf(quant_q4, tmp_path / "bad.gguf", **edit)
+    code = main(["validate", str(bad), "--reference", str(quant_bf16)])
+    out = capsys.readouterr().out
+    assert code == EXIT_INVALID, out
+    line = next(ln for ln in out.splitlines() if ln.strip().startswith(f"FAIL  {failing} "))
+    assert reason in line
+    assert "Result: FAILED" in out
+
+
+def test_validate_needs_a_reference_or_a_source(quant_q4, capsys):
+    assert main(["validate", str(quant_q4)]) == EXIT_ERROR
+    err = capsys.readouterr().err
+    assert "nothing to validate against" in err and "--reference" in err

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import gguf
 import numpy as np
 import pytest
@@ -138,3 +140,14 @@ def test_metadata_tokenizer_and_template(tmp_path, qwen2_repo):
     assert types[-1] == gguf.TokenType.UNUSED  # padding up to config.json's vocab_size
     assert value("tokenizer.chat_template") == qwen2_repo.spec.chat_template
     assert value("general.sampling.temp") == pytest.approx(0.6)  # from generation_config.json
+
+
+def test_source_folder_is_recorded_relative_to_the_output(tmp_path, qwen2_repo):
+    """validate finds tokenizer.json through this record when it is given no --source."""
+    from quantize.convert import SOURCE_DIR_KEY
+    from quantize.gguf_reader import GGUFHeader
+
+    path = convert(qwen2_repo.path, tmp_path / "out" / "m.gguf", "f16").path
+    recorded = GGUFHeader(path).value(SOURCE_DIR_KEY)
+    assert not Path(recorded).is_absolute()
+    assert (path.parent / recorded).resolve() == qwen2_repo.path.resolve()
