@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import re
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 MiB = 2**20
-_lock = threading.Lock()
 
 
 @dataclass
@@ -74,22 +71,15 @@ def capture_llama_log(quiet: bool = False) -> Iterator[list[str]]:
     """Collect llama.cpp log lines (in a list) for the duration of the block.
 
     Lines are also passed on to llama-cpp-python's logger (which prints them when verbose)
-    unless ``quiet``.
+    unless ``quiet``. llama.cpp has one log hook per process: this shares the quantisation
+    tool's capture (and its lock), so the two never take the hook from each other.
     """
-    import llama_cpp
     from llama_cpp import _logger
 
-    lines: list[str] = []
+    from quantize.llama_log import captured_llama_log
 
-    @llama_cpp.llama_log_callback
-    def callback(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
-        lines.append(text.decode("utf-8", errors="replace"))
-        if not quiet:
-            _logger.llama_log_callback(level, text, user_data)
+    def forward(line: str) -> None:
+        _logger.llama_log_callback(1, line.encode("utf-8"), None)
 
-    with _lock:
-        llama_cpp.llama_log_set(callback, ctypes.c_void_p(0))
-        try:
-            yield lines
-        finally:
-            llama_cpp.llama_log_set(_logger.llama_log_callback, ctypes.c_void_p(0))
+    with captured_llama_log(None if quiet else forward) as lines:
+        yield lines

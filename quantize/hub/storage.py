@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from ..atomic import fsync_dir, fsync_file
 from .errors import DownloadInProgressError, InsufficientDiskSpaceError
 
 MiB = 2**20
@@ -146,7 +147,7 @@ def place_file(part: Path, dest: Path) -> None:
     """Move a finished ``part`` onto ``dest`` atomically (fsynced); across file systems it is
     copied to a hidden temporary file beside ``dest`` first, then renamed."""
     dest.parent.mkdir(parents=True, exist_ok=True)
-    _fsync_path(part)
+    fsync_file(part)
     try:
         os.replace(part, dest)
     except OSError as exc:
@@ -155,28 +156,10 @@ def place_file(part: Path, dest: Path) -> None:
         tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex[:8]}.tmp")
         try:
             shutil.copyfile(part, tmp)
-            _fsync_path(tmp)
+            fsync_file(tmp)
             os.replace(tmp, dest)
         finally:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
         part.unlink()
-    _fsync_dir(dest.parent)
-
-
-def _fsync_path(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(folder: Path) -> None:
-    if os.name != "posix":
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync_dir(dest.parent)
