@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import sys
 
-from .engine.errors import EngineError
+from .errors import AppError
 
 
-def report_error(error: EngineError) -> int:
+def report_error(error: AppError) -> int:
     """Print an expected error for a person (no traceback) and return the exit code."""
     print(f"error: {error.message}", file=sys.stderr)
     if error.hint:

@@ -13,9 +13,10 @@ from importlib import resources
 from pathlib import Path
 
 from app.engine import ModelFacts
+from app.errors import AppError
 
 
-class CatalogueError(Exception):
+class CatalogueError(AppError):
     """The catalogue file is missing or malformed (a packaging bug, not a user error)."""
 
 

@@ -15,7 +15,8 @@ import json
 import sys
 import time
 
-from app.engine import EngineError, probe_hardware
+from app.engine import probe_hardware
+from app.errors import AppError
 from quantize.hub import (
     ChecksumMismatchError,
     DownloadProgress,
@@ -341,7 +342,7 @@ def guarded(command):
     def run(args: argparse.Namespace) -> int:
         try:
             return command(args)
-        except (HubError, EngineError) as exc:
+        except (HubError, AppError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return exit_code_for(exc)
 

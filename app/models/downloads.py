@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field, replace
 from enum import Enum
 
 from app.atomic import atomic_write_text
-from app.engine import EngineError
+from app.errors import AppError
 from quantize.hub import DownloadCancelled, DownloadProgress, HubError, discard_partial
 
 from .catalogue import Catalogue, CatalogueEntry, load_catalogue
@@ -278,7 +278,7 @@ class DownloadManager:
                     self._set(task.id, state=TaskState.CANCELLED, speed=None, eta=None)
                 else:
                     self._set(task.id, state=TaskState.PAUSED, speed=None, eta=None)
-        except (HubError, EngineError) as exc:
+        except (HubError, AppError) as exc:
             self._fail(task, str(exc), type(exc).__name__)
         except Exception as exc:  # noqa: BLE001 - a bug must still end the task visibly
             log.exception("download of %s/%s crashed", task.repo_id, task.filename)

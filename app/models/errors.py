@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from app.engine.errors import EngineError
+from app.errors import AppError
 
 
-class ModelsError(EngineError):
+class ModelsError(AppError):
     """Base class of expected model-manager failures."""
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from app.engine import EngineError
+from app.errors import AppError
 from quantize.hub import (
     DownloadCancelled,
     ProgressCallback,
@@ -80,7 +80,7 @@ def install_download(
     )
     try:
         facts = check_gguf(path)
-    except EngineError:
+    except AppError:
         path.unlink(missing_ok=True)
         raise
     remote = snap.file(filename)
@@ -243,7 +243,7 @@ def adopt_found_models(registry: ModelRegistry) -> list[InstalledModel]:
             continue
         try:
             facts = check_gguf(path)
-        except EngineError:
+        except AppError:
             continue
         relative = path.relative_to(root).parts
         repo_id = "/".join(relative[:2]) if len(relative) == 3 else None

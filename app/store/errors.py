@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
+from app.errors import AppError
 
-class StoreError(Exception):
-    """Base class for expected conversation-store failures.
 
-    ``str(error)`` is a complete sentence for the user; ``hint`` (optional) says what to try.
-    """
-
-    def __init__(self, message: str, hint: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.hint = hint
-
-    def __str__(self) -> str:
-        return f"{self.message}: {self.hint}" if self.hint else self.message
+class StoreError(AppError):
+    """Base class for expected conversation-store failures."""
 
 
 class StoreOpenError(StoreError):
