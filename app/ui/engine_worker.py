@@ -23,6 +23,7 @@ from typing import Any
 
 from PySide6.QtCore import QMetaObject, QObject, Qt, QThread, Signal, Slot
 
+from app.errors import AppError
 from app.store import ConversationStore, StoreError, StreamingSaver
 
 log = logging.getLogger(__name__)
@@ -81,13 +82,13 @@ class TurnRequest:
 
 def describe_error(exc: BaseException, doing: str) -> UserFacingError:
     """Turn an exception into a readable message; unexpected ones are marked as bugs."""
-    from app.engine.errors import EngineError, InsufficientMemoryError
+    from app.engine.errors import InsufficientMemoryError
 
     if isinstance(exc, InsufficientMemoryError):
         return UserFacingError(exc.message, exc.hint, tuple(exc.alternatives))
     from quantize.errors import QuantizeToolError
 
-    if isinstance(exc, (EngineError, StoreError, QuantizeToolError)):
+    if isinstance(exc, (AppError, QuantizeToolError)):
         return UserFacingError(exc.message, exc.hint or None)
     if isinstance(exc, MemoryError):
         return UserFacingError(

@@ -5,7 +5,11 @@
 2. **I have a GGUF file**: import it (checked first; linked in place or copied).
 3. **Build it myself**: runs the quantisation tool's ``all`` pipeline (fetch, convert,
    quantise, validate) as a child process with its log and progress; the validated GGUF is
-   then moved into the models folder.
+   then moved into the models folder. The child is ``qwq-desktop quantize …``: the app's own
+   executable in the packaged app, ``python -m app.cli quantize …`` from source.
+
+The recommendation appears once ``HardwareProbe`` has looked at this computer (off the GUI
+thread); until then the page says it is checking and offers the other two ways.
 
 ``modelReady(name)`` announces an installed model the main window can load. Standalone widget:
 it needs a ModelRegistry and a DownloadBridge, nothing from the main window.
@@ -31,7 +35,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.engine import HardwareInfo, probe_hardware
+from app.engine import HardwareInfo
 from app.models import (
     Catalogue,
     DownloadTask,
@@ -46,11 +50,28 @@ from app.models import (
 
 from .download_bridge import DownloadBridge, ModelJob
 from .engine_worker import UserFacingError
+from .hardware_probe import CHECKING_TEXT, HardwareProbe, as_probe
 
 BUILD_REPO = "Qwen/QwQ-32B"
 BUILD_TYPE = "Q4_K_M"
 _PERCENT = re.compile(r"(\d{1,3})%\|")
 _STEP = re.compile(r"^(fetch|convert|quantize|validate)\b")
+
+
+def quantize_command(
+    args: list[str], *, executable: str | None = None, frozen: bool | None = None
+) -> list[str]:
+    """The command line running ``qwq-desktop quantize ARGS``, program first.
+
+    In the packaged app (PyInstaller sets ``sys.frozen``) ``sys.executable`` is the app itself,
+    which has the ``quantize`` subcommand; from source it is a Python interpreter, which runs the
+    same entry point as ``-m app.cli``.
+    """
+    executable = executable or sys.executable
+    frozen = getattr(sys, "frozen", False) if frozen is None else frozen
+    if frozen:
+        return [executable, "quantize", *args]
+    return [executable, "-m", "app.cli", "quantize", *args]
 
 
 def format_bytes(n: int | None) -> str:
@@ -112,18 +133,22 @@ class FirstRunPage(QWidget):
         bridge: DownloadBridge,
         *,
         catalogue: Catalogue | None = None,
-        hardware: HardwareInfo | None = None,
-        python: str = sys.executable,
+        hardware: HardwareInfo | HardwareProbe | None = None,
+        executable: str | None = None,
         parent: QWidget | None = None,
     ) -> None:
+        """``hardware``: a described machine, a (shared) HardwareProbe, or None to probe this
+        computer in the background. ``executable``: the program the build runs (default: this
+        Python, or the packaged app)."""
         super().__init__(parent)
         self.setObjectName("FirstRunPage")
         self.registry = registry
         self.bridge = bridge
         self.catalogue = catalogue or load_catalogue()
-        self.hardware = hardware or probe_hardware()
-        self.python = python
-        self.recommendation: Recommendation = recommend(self.catalogue, self.hardware)
+        self.probe = as_probe(hardware, self)
+        self.hardware: HardwareInfo | None = None
+        self.recommendation: Recommendation | None = None  # known once the probe answers
+        self.executable = executable
         self.task: DownloadTask | None = None
         self.job: ModelJob | None = None
         self.build: QProcess | None = None
@@ -135,11 +160,10 @@ class FirstRunPage(QWidget):
         self._build_ui()
         self.bridge.taskChanged.connect(self._on_task)
         self.bridge.taskFailed.connect(self._on_task_failed)
-        self._adopt_paused_download()
+        self.probe.request(self._on_hardware, self._on_hardware_failed)
 
     # -- layout ------------------------------------------------------------------------------
     def _build_ui(self) -> None:
-        rec = self.recommendation
         layout = QVBoxLayout(self)
         layout.setContentsMargins(40, 32, 40, 32)
         layout.setSpacing(12)
@@ -157,32 +181,24 @@ class FirstRunPage(QWidget):
         intro.setWordWrap(True)
         layout.addWidget(intro)
 
-        self.recommendationLabel = QLabel()
+        self.recommendationLabel = QLabel(CHECKING_TEXT)
         self.recommendationLabel.setWordWrap(True)
         self.recommendationLabel.setTextFormat(Qt.TextFormat.PlainText)
-        self.reasonLabel = QLabel(rec.reason)
+        self.recommendationLabel.setAccessibleName("Recommended model")
+        self.reasonLabel = QLabel(
+            "The recommendation depends on its memory and graphics card. You can import or "
+            "build a model meanwhile."
+        )
         self.reasonLabel.setObjectName("MutedLabel")
         self.reasonLabel.setWordWrap(True)
-        if rec.entry is not None:
-            self.recommendationLabel.setText(
-                f"Recommended for this computer: {rec.entry.display_name} "
-                f"(about {format_bytes(rec.entry.approx_size_bytes)} to download)"
-            )
-        else:
-            machine = describe_hardware(self.hardware)
-            self.recommendationLabel.setText(
-                f"No model in the catalogue fits this computer ({machine})."
-            )
         layout.addWidget(self.recommendationLabel)
         layout.addWidget(self.reasonLabel)
 
         # 1. download
         download_row = QHBoxLayout()
-        self.downloadButton = QPushButton(
-            f"Download {rec.entry.display_name}" if rec.entry else "Download"
-        )
+        self.downloadButton = QPushButton("Download")
         self.downloadButton.setObjectName("PrimaryButton")
-        self.downloadButton.setEnabled(rec.entry is not None)
+        self.downloadButton.setEnabled(False)
         self.downloadButton.clicked.connect(self.start_download)
         self.pauseButton = QPushButton("Pause")
         self.pauseButton.clicked.connect(self._toggle_pause)
@@ -264,11 +280,38 @@ class FirstRunPage(QWidget):
         self._show_download(None)
         self._show_build(False)
 
+    # -- recommendation ------------------------------------------------------------------------
+    def _on_hardware(self, hardware: HardwareInfo) -> None:
+        """The probe answered: show what this computer should run and offer to download it."""
+        self.hardware = hardware
+        rec = self.recommendation = recommend(self.catalogue, hardware)
+        self.reasonLabel.setText(rec.reason)
+        if rec.entry is not None:
+            self.recommendationLabel.setText(
+                f"Recommended for this computer: {rec.entry.display_name} "
+                f"(about {format_bytes(rec.entry.approx_size_bytes)} to download)"
+            )
+            self.downloadButton.setText(f"Download {rec.entry.display_name}")
+        else:
+            machine = describe_hardware(hardware)
+            self.recommendationLabel.setText(
+                f"No model in the catalogue fits this computer ({machine})."
+            )
+        self._adopt_paused_download()
+        self._show_download(self.task)
+
+    def _on_hardware_failed(self, error: UserFacingError) -> None:
+        self.recommendationLabel.setText("Could not check what this computer can run.")
+        self.reasonLabel.setText(f"{error.text()} You can still import or build a model.")
+
+    def _entry(self):
+        return self.recommendation.entry if self.recommendation is not None else None
+
     # -- download ----------------------------------------------------------------------------
     @Slot()
     def start_download(self) -> None:
         """Queue the recommended file (or resume it if it was paused)."""
-        entry = self.recommendation.entry
+        entry = self._entry()
         if entry is None:
             return
         self._clear_error()
@@ -276,7 +319,7 @@ class FirstRunPage(QWidget):
         self._show_download(self.task)
 
     def _adopt_paused_download(self) -> None:
-        entry = self.recommendation.entry
+        entry = self._entry()
         for task in self.bridge.tasks():
             if (
                 entry is not None
@@ -321,7 +364,7 @@ class FirstRunPage(QWidget):
 
     def _show_download(self, task: DownloadTask | None) -> None:
         active = task is not None and task.state not in (TaskState.DONE, TaskState.CANCELLED)
-        self.downloadButton.setEnabled(self.recommendation.entry is not None and not active)
+        self.downloadButton.setEnabled(self._entry() is not None and not active)
         self.pauseButton.setVisible(active)
         self.cancelButton.setVisible(active)
         self.progressBar.setVisible(task is not None)
@@ -365,7 +408,8 @@ class FirstRunPage(QWidget):
         work_dir: Path | None = None,
         extra_args: tuple[str, ...] = (),
     ) -> QProcess:
-        """Run ``python -m quantize.cli all REPO --type QTYPE --dir WORK`` as a child process."""
+        """Run ``qwq-desktop quantize all REPO --type QTYPE --dir WORK`` as a child process
+        (see ``quantize_command``)."""
         self._clear_error()
         stem = repo_id.split("/")[-1].lower()
         self.build_dir = work_dir or self.registry.paths.cache_dir / "build" / stem
@@ -380,21 +424,12 @@ class FirstRunPage(QWidget):
         process.readyReadStandardOutput.connect(self._on_build_output)
         process.finished.connect(self._on_build_finished)
         process.errorOccurred.connect(self._on_build_error)
-        args = [
-            "-m",
-            "quantize.cli",
-            "all",
-            repo_id,
-            "--type",
-            qtype,
-            "--dir",
-            str(self.build_dir),
-            *extra_args,
-        ]
+        args = ["all", repo_id, "--type", qtype, "--dir", str(self.build_dir), *extra_args]
+        program, *arguments = quantize_command(args, executable=self.executable)
         self.build = process
         self._show_build(True)
-        self.buildLog.appendPlainText(f"$ qwq-quantize {' '.join(args[2:])}")
-        process.start(self.python, args)
+        self.buildLog.appendPlainText(f"$ qwq-desktop quantize {' '.join(args)}")
+        process.start(program, arguments)
         return process
 
     @Slot()
@@ -458,7 +493,8 @@ class FirstRunPage(QWidget):
     @Slot(QProcess.ProcessError)
     def _on_build_error(self, error: QProcess.ProcessError) -> None:
         if error == QProcess.ProcessError.FailedToStart:
-            self._show_error(UserFacingError(f"Could not start {self.python}", None))
+            program = quantize_command([], executable=self.executable)[0]
+            self._show_error(UserFacingError(f"Could not start {program}", None))
             process, self.build = self.build, None
             if process is not None:
                 process.deleteLater()
@@ -509,8 +545,11 @@ class FirstRunPage(QWidget):
         self.errorLabel.setVisible(False)
 
     def shutdown(self) -> None:
-        """Stop background work owned by this page (downloads belong to the bridge)."""
+        """Stop background work owned by this page (downloads belong to the bridge; a shared
+        hardware probe to whoever shared it)."""
         self.stop_build()
+        if self.probe.parent() is self:
+            self.probe.shutdown()
         if self.job is not None:
             self.job.discard()
             self.job = None

@@ -10,7 +10,8 @@ Choosing a repository lists its ``.gguf`` files with size, the quantisation read
 and the memory planner's verdict for this computer (``hub_files.file_verdict``). Download
 queues the file on the app's DownloadBridge, pinned to the commit that was listed: resumable,
 sha256-verified and checked before it is installed. ``modelInstalled(name)`` announces a new
-installed model; ``loadRequested(name)`` asks to load one.
+installed model; ``loadRequested(name)`` asks to load one. The verdicts need to know this
+computer: a repository chosen before ``HardwareProbe`` has answered is listed when it does.
 """
 
 from __future__ import annotations
@@ -37,13 +38,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.engine import HardwareInfo, probe_hardware
+from app.engine import HardwareInfo
 from app.models import Catalogue, DownloadTask, ModelRegistry, TaskState, load_catalogue
 from quantize.hub import RepoSummary, hub_endpoint, is_offline_mode, search_models
 
 from .download_bridge import DownloadBridge
 from .engine_worker import UserFacingError
 from .first_run import describe_task
+from .hardware_probe import CHECKING_TEXT, HardwareProbe, as_probe
 from .hub_files import HubFile, RepoListing, list_gguf_files
 from .hub_tables import ACTIVE, HubFilesModel, RepoResultsModel
 from .tasks import TaskRunner
@@ -116,16 +118,21 @@ class HubSearchDialog(QDialog):
         bridge: DownloadBridge,
         *,
         catalogue: Catalogue | None = None,
-        hardware: HardwareInfo | None = None,
+        hardware: HardwareInfo | HardwareProbe | None = None,
         parent: QWidget | None = None,
     ) -> None:
+        """``hardware``: a described machine, a (shared) HardwareProbe, or None to probe this
+        computer in the background."""
         super().__init__(parent)
         self.setObjectName("HubSearchDialog")
         self.setWindowTitle("Search the Hugging Face Hub")
         self.registry = registry
         self.bridge = bridge
         self.catalogue = catalogue or load_catalogue()
-        self.hardware = hardware or probe_hardware()
+        self.probe = as_probe(hardware, self)
+        self.hardware: HardwareInfo | None = None  # known once the probe answers
+        self._hardware_error: UserFacingError | None = None
+        self._unlisted_repo: str | None = None  # chosen before the probe answered
         self.query = ""
         self._tasks: dict[tuple[str, str], DownloadTask] = {
             (t.repo_id, t.filename): t for t in bridge.tasks()
@@ -137,6 +144,7 @@ class HubSearchDialog(QDialog):
         self._build_ui()
         bridge.taskChanged.connect(self._on_task)
         self.resize(980, 660)
+        self.probe.request(self._on_hardware, self._on_hardware_failed)
 
     # -- layout ------------------------------------------------------------------------------
     def _build_ui(self) -> None:
@@ -235,6 +243,7 @@ class HubSearchDialog(QDialog):
         self.query = query
         self.results_model.set_hits([])
         self.listings.forget()
+        self._unlisted_repo = None
         self.files_model.set_listing(None)
         self._show_file(None)
         self._set_status(f"Searching the Hub for “{query}”…")
@@ -264,12 +273,31 @@ class HubSearchDialog(QDialog):
         hits = self.results_model.hits
         if not current.isValid() or current.row() >= len(hits):
             return
-        repo_id = hits[current.row()].repo_id
+        self._list_files(hits[current.row()].repo_id)
+
+    def _list_files(self, repo_id: str) -> None:
         self.files_model.set_listing(None)
         self._show_file(None)
+        if self.hardware is None:  # listed when the probe answers
+            self._unlisted_repo = repo_id
+            self.listings.forget()
+            error = self._hardware_error
+            self._set_status(error.text() if error else CHECKING_TEXT, error=error is not None)
+            return
+        self._unlisted_repo = None
         self._set_status(f"Listing the GGUF files of {repo_id}…")
         catalogue, hardware, registry = self.catalogue, self.hardware, self.registry
         self.listings.request(lambda: list_gguf_files(repo_id, catalogue, hardware, registry))
+
+    def _on_hardware(self, hardware: HardwareInfo) -> None:
+        self.hardware = hardware
+        if self._unlisted_repo is not None:
+            self._list_files(self._unlisted_repo)
+
+    def _on_hardware_failed(self, error: UserFacingError) -> None:
+        self._hardware_error = error
+        if self._unlisted_repo is not None:
+            self._list_files(self._unlisted_repo)
 
     def show_listing(self, listing: RepoListing) -> None:
         """Show a repository's GGUF files with their verdicts."""
@@ -449,6 +477,8 @@ class HubSearchDialog(QDialog):
         self.listings.forget()
         for runner in self._runners:
             runner.shutdown()
+        if self.probe.parent() is self:
+            self.probe.shutdown()
 
     def keyPressEvent(self, event) -> None:  # noqa: N802 - Qt API
         # Enter on a list row chooses it (``activated``); it must not also press Search.

@@ -13,7 +13,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Slot
+from PySide6.QtCore import Signal, Slot
 from PySide6.QtGui import (
     QAction,
     QActionGroup,
@@ -49,6 +49,7 @@ from .chat_controller import ChatController
 from .chat_view import COLUMN_MAX_WIDTH, ChatView
 from .composer import Composer
 from .engine_worker import EngineClient, ModelInfo, UserFacingError
+from .hardware_probe import HardwareProbe
 from .load_feedback import (
     LoadAlternative,
     describe_device,
@@ -62,6 +63,7 @@ from .message_widget import ViewContext
 from .model_pages import ModelPages
 from .settings_dialog import SettingsDialog
 from .sidebar import Sidebar
+from .single_instance import InstanceLock
 from .status_bar import ChatStatusBar, NoticeBar
 from .tasks import TaskRunner
 from .theme import Colors, apply_theme
@@ -135,9 +137,14 @@ class MainWindow(QMainWindow):
     """The app window. ``shutdown()`` (also run by closing) stops every thread; idempotent.
 
     ``hardware`` describes the machine instead of probing it (memory plans, recommendation,
-    loads) and ``catalogue`` replaces the shipped model catalogue; both default to the real
-    thing.
+    loads), or is the HardwareProbe the model pages use (probing runs off the GUI thread either
+    way); ``catalogue`` replaces the shipped model catalogue. Both default to the real thing.
+
+    ``startPageOpened``: ``open_start_page`` has decided what to show (after checking the
+    models folder in the background).
     """
+
+    startPageOpened = Signal()
 
     def __init__(
         self,
@@ -146,7 +153,7 @@ class MainWindow(QMainWindow):
         store: ConversationStore,
         settings_warnings: list[str] | None = None,
         *,
-        hardware: HardwareInfo | None = None,
+        hardware: HardwareInfo | HardwareProbe | None = None,
         catalogue: Catalogue | None = None,
     ) -> None:
         super().__init__()
@@ -166,7 +173,8 @@ class MainWindow(QMainWindow):
         self.setAccessibleName(APP_TITLE)
         self.resize(1180, 780)
 
-        self.engine = EngineClient(store, self, hardware=hardware)
+        described = hardware if isinstance(hardware, HardwareInfo) else None
+        self.engine = EngineClient(store, self, hardware=described)  # None: probed per load
         self.tasks = TaskRunner(self)
         self.registry = ModelRegistry(paths)
         self._build_ui()
@@ -290,7 +298,7 @@ class MainWindow(QMainWindow):
         self.export_json_action = self._action(
             file, "Export chat as &JSON…", self.choose_export_json
         )
-        self.include_thinking_action = QAction("Include thinking in Markdown exports", self)
+        self.include_thinking_action = QAction("Include thinking in exports", self)
         self.include_thinking_action.setCheckable(True)
         file.addAction(self.include_thinking_action)
         file.addSeparator()
@@ -521,18 +529,33 @@ class MainWindow(QMainWindow):
         """What the window shows at start: ``model`` (or the last model) loading, else the
         first-run page when no model is installed. GGUF files found in the models folder but
         missing from the list (the app stopped between placing and recording a download) are
-        adopted first, so they do not send the user to the first-run page."""
-        try:
-            adopt_found_models(self.registry)
-        except (ModelsError, OSError) as exc:
-            self.show_notice(f"Could not check the models folder: {exc}", "warning")
+        adopted first, in the background (each is checked by reading it), so they do not send
+        the user to the first-run page. ``startPageOpened`` follows the decision."""
         start = model or self.settings.last_model
-        if start and (model or os.path.exists(start)):
+        loading = bool(start and (model or os.path.exists(start)))
+        if loading:
             self.load_model(start)
-        elif self.needs_first_run():
-            self.show_first_run()
-        else:
-            self.show_notice("No model is loaded.", "info", action="Choose a model…", key="models")
+        self.tasks.submit(
+            partial(adopt_found_models, self.registry),
+            partial(self._on_models_folder_checked, loading),
+            partial(self._on_models_folder_check_failed, loading),
+        )
+
+    def _on_models_folder_checked(self, loading: bool, adopted: list) -> None:
+        if adopted:
+            self.model_pages.refresh()
+        if not loading:
+            if self.needs_first_run():
+                self.show_first_run()
+            else:
+                self.show_notice(
+                    "No model is loaded.", "info", action="Choose a model…", key="models"
+                )
+        self.startPageOpened.emit()
+
+    def _on_models_folder_check_failed(self, loading: bool, error: UserFacingError) -> None:
+        self.show_notice(f"Could not check the models folder: {error.text()}", "warning")
+        self._on_models_folder_checked(loading, [])
 
     @property
     def first_run(self) -> FirstRunPage | None:
@@ -650,13 +673,15 @@ class MainWindow(QMainWindow):
         self.sidebar.show_hits(query, hits)
 
     def export_conversation(self, conv_id: int, path: str, fmt: str) -> int:
-        """Write a conversation to ``path`` as "markdown" or "json", in the background."""
+        """Write a conversation to ``path`` as "markdown" or "json", in the background; the
+        thinking is included when "Include thinking in exports" is checked."""
         store = self.store
         thinking = self.include_thinking_action.isChecked()
 
         def work() -> str:
             if fmt == "json":
-                text = json.dumps(store.export_json(conv_id), indent=2, ensure_ascii=False)
+                data = store.export_json(conv_id, include_thinking=thinking)
+                text = json.dumps(data, indent=2, ensure_ascii=False)
             else:
                 text = store.export_markdown(conv_id, include_thinking=thinking)
             atomic_write_text(path, text)
@@ -853,7 +878,8 @@ def app_icon() -> QIcon:
 
 
 def run_gui(argv: list[str], model: str | None = None) -> int:
-    """Start the desktop app; ``model`` (a GGUF path) is loaded at start. Returns the exit code."""
+    """Start the desktop app; ``model`` (a GGUF path) is loaded at start. Returns the exit code:
+    1 when the app cannot start (another one runs on the same data folder, the store fails)."""
     QApplication.setApplicationName(APP_TITLE)
     QApplication.setOrganizationName("QwQDesktop")
     QApplication.setApplicationVersion(__version__)
@@ -861,6 +887,19 @@ def run_gui(argv: list[str], model: str | None = None) -> int:
     app = QApplication.instance() or QApplication([sys.argv[0], *argv])
     app.setWindowIcon(app_icon())
     paths = app_paths().ensure()
+    lock = InstanceLock(paths.data_dir)
+    refusal = lock.acquire()
+    if refusal is not None:
+        print(refusal, file=sys.stderr)
+        QMessageBox.warning(None, APP_TITLE, refusal)
+        return 1
+    try:
+        return _run_window(app, paths, model)
+    finally:
+        lock.release()
+
+
+def _run_window(app: QApplication, paths: AppPaths, model: str | None) -> int:
     settings, warnings = load_settings(paths.settings_file)
     try:
         store = ConversationStore.open(paths.conversations_db)

@@ -1,7 +1,8 @@
 """The main window's model pages: "Get a model" (first run: download, import, build) and
 "Models" (installed models and their load settings), each made when first shown and placed in
 the window's page stack under a title bar with a way back to the chat; and the "Search the Hub"
-dialog both pages open."""
+dialog both pages open. The pages share one look at this computer (``HardwareProbe``), taken off
+the GUI thread when a page first needs it."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from app.models import Catalogue, DownloadManager, LoadSettings, ModelRegistry
 
 from .download_bridge import DownloadBridge
 from .first_run import FirstRunPage
+from .hardware_probe import HardwareProbe, as_probe
 from .hub_search import HubSearchDialog
 from .models_page import ModelsPage
 
@@ -77,15 +79,17 @@ class ModelPages(QObject):
         registry: ModelRegistry,
         stack: QStackedWidget,
         *,
-        hardware: HardwareInfo | None = None,
+        hardware: HardwareInfo | HardwareProbe | None = None,
         catalogue: Catalogue | None = None,
         get_model_shortcut: str = "",
         parent: QObject | None = None,
     ) -> None:
+        """``hardware``: a described machine, a HardwareProbe, or None to probe this computer
+        (in the background, when a page first needs it)."""
         super().__init__(parent)
         self.registry = registry
         self.stack = stack
-        self.hardware = hardware
+        self.probe = as_probe(hardware, self)  # shared by the pages
         self.catalogue = catalogue
         self.get_model_shortcut = get_model_shortcut
         self.downloads: DownloadBridge | None = None
@@ -110,7 +114,7 @@ class ModelPages(QObject):
                 self.registry,
                 self.download_bridge(),
                 catalogue=self.catalogue,
-                hardware=self.hardware,
+                hardware=self.probe,
                 parent=self.stack,
             )
             self.first_run.modelReady.connect(self._on_model_ready)
@@ -121,7 +125,7 @@ class ModelPages(QObject):
     def show_models(self, loaded: str | None) -> None:
         """Show the installed models (``loaded`` marked and selected), focus on the list."""
         if self.models is None:
-            self.models = ModelsPage(self.registry, hardware=self.hardware, parent=self.stack)
+            self.models = ModelsPage(self.registry, hardware=self.probe, parent=self.stack)
             self.models.loadRequested.connect(self._on_models_load)
             self.models_page = self._embed(self.models, "Models")
             shortcut = f" ({self.get_model_shortcut})" if self.get_model_shortcut else ""
@@ -149,7 +153,7 @@ class ModelPages(QObject):
                 self.registry,
                 self.download_bridge(),
                 catalogue=self.catalogue,
-                hardware=self.hardware,
+                hardware=self.probe,
                 parent=self.stack.window(),
             )
             self.hub_search.modelInstalled.connect(self._on_hub_installed)
@@ -159,6 +163,11 @@ class ModelPages(QObject):
             self.hub_search.activateWindow()
         else:
             self.hub_search.show()
+
+    def refresh(self) -> None:
+        """Re-read the installed models (Models page, if made)."""
+        if self.models is not None:
+            self.models.refresh()
 
     def set_loaded(self, name: str | None) -> None:
         """Tell the Models page (if made) which model is loaded."""
@@ -176,6 +185,7 @@ class ModelPages(QObject):
             self.hub_search.shutdown()
         if self.downloads is not None:
             self.downloads.shutdown()
+        self.probe.shutdown()
 
     def _embed(self, content: QWidget, title: str) -> EmbeddedPage:
         page = EmbeddedPage(content, title, self.stack)

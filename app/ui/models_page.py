@@ -4,11 +4,13 @@ Verify, Reveal in the file manager and Delete (with confirmation).
 
 Standalone widget: it needs a ModelRegistry; ``loadRequested(name, LoadSettings)`` asks the
 main window to load a model and ``set_loaded(name)`` tells the page which one is loaded.
-Header reads, planning and checksums run off the GUI thread (``ModelJob``).
+Header reads, planning and checksums run off the GUI thread (``ModelJob``), and so does the
+look at this computer the plans need (``HardwareProbe``): until it answers the plan says so.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -31,13 +33,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.engine import EngineError, HardwareInfo, plan_memory, probe_hardware, read_model_facts
+from app.engine import EngineError, HardwareInfo, plan_memory, read_model_facts
 from app.models import InstalledModel, LoadSettings, ModelRegistry, verify_model
 from app.models.install import disk_usage_summary
 
 from .download_bridge import ModelJob
 from .engine_worker import UserFacingError
 from .first_run import format_bytes
+from .hardware_probe import CHECKING_TEXT, HardwareProbe, as_probe
 
 COLUMNS = ("Name", "Size", "Quant", "Context", "Location")
 KV_TYPES = ("f16", "q8_0", "q4_0")
@@ -131,13 +134,17 @@ class ModelsPage(QWidget):
         self,
         registry: ModelRegistry,
         *,
-        hardware: HardwareInfo | None = None,
+        hardware: HardwareInfo | HardwareProbe | None = None,
         parent: QWidget | None = None,
     ) -> None:
+        """``hardware``: a described machine, a (shared) HardwareProbe, or None to probe this
+        computer in the background."""
         super().__init__(parent)
         self.setObjectName("ModelsPage")
         self.registry = registry
-        self.hardware = hardware or probe_hardware()
+        self.probe = as_probe(hardware, self)
+        self.hardware: HardwareInfo | None = None  # known once the probe answers
+        self._hardware_error: UserFacingError | None = None
         self.loaded: str | None = None
         self._facts: dict[str, object] = {}
         self.plan_job: ModelJob | None = None
@@ -146,6 +153,7 @@ class ModelsPage(QWidget):
         self._plan_timer.timeout.connect(self._plan_now)
         self._build_ui()
         self.refresh()
+        self.probe.request(self._on_hardware, self._on_hardware_failed)
 
     # -- layout ------------------------------------------------------------------------------
     def _build_ui(self) -> None:
@@ -192,7 +200,7 @@ class ModelsPage(QWidget):
         self.kvCombo.setAccessibleName("KV cache type")
         form.addRow("KV cache", self.kvCombo)
         self.threadsSpin = QSpinBox()
-        self.threadsSpin.setRange(0, max(1, self.hardware.logical_cores))
+        self.threadsSpin.setRange(0, max(1, os.cpu_count() or 1))
         self.threadsSpin.setSpecialValueText("Auto")
         self.threadsSpin.setAccessibleName("Threads")
         form.addRow("Threads", self.threadsSpin)
@@ -332,6 +340,8 @@ class ModelsPage(QWidget):
 
     def shutdown(self) -> None:
         """Join background jobs (call before the widget goes away)."""
+        if self.probe.parent() is self:
+            self.probe.shutdown()
         self._plan_timer.stop()
         self._wait_job("plan_job")
         self._wait_job("verify_job")
@@ -384,6 +394,10 @@ class ModelsPage(QWidget):
         if model is None or not model.exists:
             self.planLabel.setText("The model file is missing." if model else "")
             return
+        if self.hardware is None:
+            error = self._hardware_error
+            self.planLabel.setText(error.text() if error is not None else CHECKING_TEXT)
+            return  # planned again when the probe answers
         settings = self.current_settings()
         hardware, cache = self.hardware, self._facts
 
@@ -407,6 +421,15 @@ class ModelsPage(QWidget):
         self.plan_job.finished.connect(self._on_planned)
         self.plan_job.failed.connect(self._on_plan_failed)
         self.plan_job.start()
+
+    def _on_hardware(self, hardware: HardwareInfo) -> None:
+        self.hardware = hardware
+        self.threadsSpin.setMaximum(max(1, hardware.logical_cores))
+        self._schedule_plan()
+
+    def _on_hardware_failed(self, error: UserFacingError) -> None:
+        self._hardware_error = error
+        self._plan_now()
 
     @Slot(object)
     def _on_planned(self, result) -> None:

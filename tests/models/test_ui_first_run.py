@@ -3,19 +3,24 @@ loads, through each of the three ways, and the faults ending in a clear message.
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from app.engine import ChatEngine
 from app.models import ModelRegistry, TaskState, hypothetical_hardware, load_catalogue
 from app.paths import app_paths
 from app.ui.download_bridge import DownloadBridge
-from app.ui.first_run import FirstRunPage, describe_task
+from app.ui.first_run import FirstRunPage, describe_task, quantize_command
 from tests.fixtures.fake_hub import closed_endpoint
+from tests.fixtures.qt_strict import QT_STRICT, no_leaked_threads  # noqa: F401 - fixture
 from tests.models.helpers import write_tiny_catalogue, write_unknown_arch_gguf
-from tests.models.ui_support import QT_STRICT, no_leaked_threads  # noqa: F401 - fixture
 
 pytestmark = [*QT_STRICT, pytest.mark.usefixtures("no_leaked_threads")]
 
+LAUNCHER = Path(__file__).resolve().parents[2] / "packaging" / "launcher.py"
 REPO = "org/tiny-GGUF"
 FILE = "tiny-f32.gguf"
 WAIT_MS = 30_000
@@ -157,6 +162,56 @@ def test_a_failing_build_shows_the_exit_code(page, qtbot, monkeypatch):
     assert "exit code" in page.errorLabel.text()
     assert "Cannot reach" in page.buildLog.toPlainText()
     assert page.buildButton.isEnabled()
+
+
+def packaged_app_stand_in(folder: Path) -> str:
+    """An executable that behaves as the packaged `qwq-desktop` binary: the bundle's entry
+    point (packaging/launcher.py) run by this Python."""
+    app = folder / "qwq-desktop"
+    app.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{LAUNCHER}" "$@"\n', encoding="utf-8")
+    app.chmod(0o755)
+    return str(app)
+
+
+def test_the_build_command_is_the_app_s_quantize_subcommand(monkeypatch):
+    monkeypatch.setattr(sys, "frozen", True, raising=False)  # what PyInstaller sets
+    packaged = "/opt/QwQ Desktop/qwq-desktop"
+    assert quantize_command(["all", "Qwen/QwQ-32B"], executable=packaged) == [
+        packaged,
+        "quantize",
+        "all",
+        "Qwen/QwQ-32B",
+    ]
+    monkeypatch.delattr(sys, "frozen")
+    assert quantize_command(["all", "Qwen/QwQ-32B"]) == [
+        sys.executable,
+        *("-m", "app.cli", "quantize", "all", "Qwen/QwQ-32B"),
+    ]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="the stand-in for the binary is a sh script")
+@pytest.mark.parametrize("frozen", [False, True], ids=["from-source", "packaged"])
+def test_the_build_command_reaches_the_pipeline_for_real(frozen, tmp_path):
+    executable = packaged_app_stand_in(tmp_path) if frozen else sys.executable
+    argv = quantize_command(["all", "--help"], executable=executable, frozen=frozen)
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("usage: qwq-quantize all")
+    assert "--type" in result.stdout and "--dir" in result.stdout
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="the stand-in for the binary is a sh script")
+def test_the_packaged_app_builds_through_its_own_executable(page, qtbot, monkeypatch, tmp_path):
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.setenv("HF_ENDPOINT", closed_endpoint())
+    page.executable = packaged_app_stand_in(tmp_path)
+    process = page.start_build("Qwen/QwQ-missing")
+    assert process.program() == page.executable
+    assert process.arguments()[:3] == ["quantize", "all", "Qwen/QwQ-missing"]
+    with qtbot.waitSignal(process.finished, timeout=60_000):
+        pass
+    assert "Cannot reach" in page.buildLog.toPlainText()  # the pipeline ran and said why not
+    assert "exit code" in page.errorLabel.text()
 
 
 def test_describe_task_in_words():

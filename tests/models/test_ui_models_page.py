@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import threading
 
 import pytest
 from PySide6.QtWidgets import QMessageBox
@@ -10,8 +11,9 @@ from PySide6.QtWidgets import QMessageBox
 from app.models import LoadSettings, ModelRegistry, hypothetical_hardware, import_gguf
 from app.paths import app_paths
 from app.ui import models_page
+from app.ui.hardware_probe import CHECKING_TEXT, HardwareProbe
 from app.ui.models_page import ModelsPage
-from tests.models.ui_support import QT_STRICT, no_leaked_threads  # noqa: F401 - fixture
+from tests.fixtures.qt_strict import QT_STRICT, no_leaked_threads  # noqa: F401 - fixture
 
 pytestmark = [*QT_STRICT, pytest.mark.usefixtures("no_leaked_threads")]
 WAIT_MS = 30_000
@@ -64,6 +66,29 @@ def test_the_plan_follows_the_edited_settings(page, qtbot):
     page.kvCombo.setCurrentText("q8_0")
     page.ctxSpin.setValue(2048)
     qtbot.waitUntil(lambda: page.planLabel.text().startswith("2K context, q8_0"), timeout=WAIT_MS)
+
+
+def test_the_page_shows_at_once_and_plans_when_the_hardware_probe_returns(qtbot, registry):
+    release = threading.Event()
+
+    def slow_probe():
+        release.wait(10)
+        return hypothetical_hardware(16)
+
+    probe = HardwareProbe(slow_probe)
+    widget = ModelsPage(registry, hardware=probe)
+    qtbot.addWidget(widget)
+    try:
+        widget.show()
+        assert [r[0] for r in rows(widget)] == ["copied", "linked"]
+        qtbot.waitUntil(lambda: widget.planLabel.text() == CHECKING_TEXT, timeout=WAIT_MS)
+        assert widget.hardware is None
+    finally:
+        release.set()
+    qtbot.waitUntil(lambda: widget.planLabel.text().startswith("4K context"), timeout=WAIT_MS)
+    assert widget.threadsSpin.maximum() == 16  # the probed machine's logical cores
+    widget.shutdown()
+    probe.shutdown()
 
 
 def test_a_plan_that_does_not_fit_says_so(qtbot, registry):

@@ -2,75 +2,40 @@
 
 Every test in tests/ui fails on a Qt warning (pytest-qt's qt_log_level_fail), on an exception
 raised inside a Qt slot or virtual method (pytest-qt's default capture), and on a worker thread
-still running when the test ends (checked here, then stopped so pytest itself survives).
+still running when the test ends (``tests.fixtures.qt_strict``, shared with tests/models).
 """
 
 from __future__ import annotations
 
-import gc
 import os
-import threading
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest  # noqa: E402
-import shiboken6  # noqa: E402
-from PySide6.QtCore import QThread  # noqa: E402
 
 from app.paths import app_paths  # noqa: E402
 from app.settings import AppSettings  # noqa: E402
 from app.store import ConversationStore  # noqa: E402
+from tests.fixtures.qt_strict import QT_STRICT, threads_must_not_leak  # noqa: E402
 from tests.fixtures.tiny_gguf import LOOP_SCRIPT, TinyModelSpec, write_tiny_gguf  # noqa: E402
 
 HERE = Path(__file__).parent
-# The offscreen platform plugin cannot resize native windows to their size hints and says so;
-# that is the test platform talking, not the app.
-QT_LOG_IGNORE = (r"This plugin does not support propagateSizeHints",)
 LOAD_TIMEOUT_MS = 30_000
 
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if HERE in Path(str(item.fspath)).parents:
-            item.add_marker(pytest.mark.qt_log_level_fail("WARNING"))
-            item.add_marker(pytest.mark.qt_log_ignore(*QT_LOG_IGNORE, extend=True))
-
-
-def _running_qthreads() -> list[QThread]:
-    found = []
-    for obj in gc.get_objects():
-        if isinstance(obj, QThread) and shiboken6.isValid(obj):
-            try:
-                if obj.isRunning() and obj is not QThread.currentThread():
-                    found.append(obj)
-            except RuntimeError:
-                continue
-    return found
+            for mark in QT_STRICT:
+                item.add_marker(mark)
 
 
 @pytest.fixture(autouse=True)
 def no_leaked_threads():
     """Fail a test that leaves a QThread or a Python thread running."""
-    before = set(threading.enumerate())
-    yield
-    leaked_q = _running_qthreads()
-    for thread in leaked_q:
-        thread.quit()
-        thread.wait(10_000)
-    # QThreads that ran Python code show up as never-ending "dummy" threads: checked above.
-    new = [
-        t
-        for t in threading.enumerate()
-        if t not in before and t.is_alive() and not isinstance(t, threading._DummyThread)
-    ]
-    for t in new:
-        t.join(timeout=5)
-    leaked_py = [t.name for t in new if t.is_alive()]
-    assert not leaked_q, (
-        f"QThreads still running after the test: {[t.objectName() for t in leaked_q]}"
-    )
-    assert not leaked_py, f"Python threads still running after the test: {leaked_py}"
+    with threads_must_not_leak():
+        yield
 
 
 @pytest.fixture

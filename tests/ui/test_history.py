@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from PySide6.QtCore import Qt
 
 from app.ui.chat_view import PAGE
@@ -114,6 +115,7 @@ def test_export_and_import_round_trip(window, qtbot, tmp_path):
     )
     window.refresh_conversations()
     window.open_conversation(conv)
+    window.include_thinking_action.setChecked(True)  # the whole conversation
     json_path = tmp_path / "chat.json"
     md_path = tmp_path / "chat.md"
     window.export_conversation(conv, str(json_path), "json")
@@ -122,7 +124,7 @@ def test_export_and_import_round_trip(window, qtbot, tmp_path):
     qtbot.waitUntil(lambda: window.tasks.pending == 0, timeout=5000)
     assert "Exported to" in window.notice_bar.text()
     markdown = md_path.read_text(encoding="utf-8")
-    assert "print('hi')" in markdown and "Let me think" not in markdown
+    assert "print('hi')" in markdown
     data = json.loads(json_path.read_text(encoding="utf-8"))
 
     window.import_conversation(str(json_path))
@@ -134,6 +136,22 @@ def test_export_and_import_round_trip(window, qtbot, tmp_path):
     ]
     assert len(titles(window)) == 2
     assert data["messages"] or data  # the export is a JSON document
+
+
+@pytest.mark.parametrize("include", [False, True])
+def test_exports_follow_the_include_thinking_option(window, qtbot, tmp_path, include):
+    conv = seed(window.store, "Thoughts", [("Capital of France?", "Paris")], thinking="Hmm, Fr")
+    window.include_thinking_action.setChecked(include)
+    json_path, md_path = tmp_path / "chat.json", tmp_path / "chat.md"
+    window.export_conversation(conv, str(json_path), "json")
+    window.export_conversation(conv, str(md_path), "markdown")
+    qtbot.waitUntil(lambda: window.tasks.pending == 0, timeout=5000)
+    data = json.loads(json_path.read_text(encoding="utf-8"))
+    assert data["includes_thinking"] is include
+    reply = data["messages"][-1]
+    assert (reply["content"], reply["thinking"]) == ("Paris", "Hmm, Fr" if include else "")
+    assert ("Hmm, Fr" in json_path.read_text(encoding="utf-8")) is include
+    assert ("Hmm, Fr" in md_path.read_text(encoding="utf-8")) is include
 
 
 def test_importing_a_bad_file_shows_a_readable_error(window, qtbot, tmp_path):

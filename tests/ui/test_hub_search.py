@@ -6,6 +6,7 @@ listing) supersedes the previous one, whose late answer is dropped."""
 from __future__ import annotations
 
 import hashlib
+import threading
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -22,6 +23,7 @@ from app.models import DownloadManager, ModelRegistry, hypothetical_hardware, lo
 from app.paths import app_paths
 from app.ui.download_bridge import DownloadBridge
 from app.ui.first_run import format_bytes
+from app.ui.hardware_probe import CHECKING_TEXT, HardwareProbe
 from app.ui.hub_files import describe_file, file_verdict, match_family, parse_quant, split_part
 from app.ui.hub_search import HubSearchDialog
 from quantize.hub import RemoteFile
@@ -158,6 +160,37 @@ def test_search_lists_gguf_files_and_download_installs_one_verified(
     with qtbot.waitSignal(dialog.loadRequested) as load:
         dialog.loadButton.click()
     assert load.args == [name]
+
+
+def test_a_repository_chosen_before_the_hardware_probe_returns_is_listed_after(
+    qtbot, catalogue, fake_hub
+):
+    release = threading.Event()
+
+    def slow_probe():
+        release.wait(10)
+        return hypothetical_hardware(16)
+
+    registry = ModelRegistry(app_paths().ensure())
+    bridge = DownloadBridge(registry, DownloadManager(registry, catalogue=catalogue))
+    dialog = HubSearchDialog(
+        registry, bridge, catalogue=catalogue, hardware=HardwareProbe(slow_probe)
+    )
+    qtbot.addWidget(dialog)
+    try:
+        dialog.show()
+        with qtbot.waitSignal(dialog.searchFinished, timeout=WAIT_MS):
+            search(dialog, qtbot, "tiny-qwq")  # searching needs no verdicts
+        dialog.resultsTable.setCurrentIndex(dialog.results_model.index(0, 0))
+        assert dialog.statusLabel.text() == CHECKING_TEXT and dialog.files_model.listing is None
+        with qtbot.waitSignal(dialog.filesListed, timeout=WAIT_MS):
+            release.set()
+        assert cells(dialog.files_model, 0)[3] == "Fits · 4K context"
+    finally:
+        release.set()
+        dialog.shutdown()
+        dialog.probe.shutdown()
+        bridge.shutdown()
 
 
 @pytest.mark.parametrize("offline_mode", [False, True], ids=["hub-unreachable", "HF_HUB_OFFLINE"])

@@ -6,6 +6,7 @@ GPU-unused warning, the Models page by keyboard, and start-up and shutdown."""
 from __future__ import annotations
 
 import shutil
+import threading
 
 import pytest
 from PySide6.QtCore import Qt
@@ -20,9 +21,16 @@ from PySide6.QtWidgets import (
 
 from app.engine import HardwareInfo, plan_memory, read_model_facts
 from app.engine.planner import MiB
-from app.models import TaskState, hypothetical_hardware, import_gguf, load_catalogue
+from app.models import (
+    TaskState,
+    adopt_found_models,
+    hypothetical_hardware,
+    import_gguf,
+    load_catalogue,
+)
 from app.settings import AppSettings
 from app.store import ConversationStore
+from app.ui.hardware_probe import CHECKING_TEXT, HardwareProbe
 from app.ui.status_bar import loading_text
 from tests.fixtures.fake_hub import FakeHub, closed_endpoint, silent_endpoint
 from tests.models.helpers import HUB_ENV, write_tiny_catalogue
@@ -71,7 +79,7 @@ def make_model_window(qtbot, ui_paths, catalogue):
 
     made = []
 
-    def make(hardware: HardwareInfo | None = None):
+    def make(hardware: HardwareInfo | HardwareProbe | None = None):
         store = ConversationStore.open(ui_paths.conversations_db)
         window = MainWindow(
             ui_paths,
@@ -95,6 +103,12 @@ def model_files(window) -> list:
     return [p for p in window.paths.models_dir.rglob("*") if p.is_file()]
 
 
+def open_start(window, qtbot) -> None:
+    """``open_start_page`` and wait until it has decided (it checks the models folder first)."""
+    with qtbot.waitSignal(window.startPageOpened, timeout=WAIT_MS):
+        window.open_start_page()
+
+
 def wait_loaded(window, qtbot) -> None:
     qtbot.waitUntil(lambda: window.engine.model is not None, timeout=WAIT_MS)
 
@@ -109,7 +123,7 @@ def install_linked(window, gguf) -> str:
 def test_new_user_downloads_loads_and_gets_an_answer(make_model_window, fake_hub, qtbot):
     window = make_model_window()
     assert window.registry.is_empty()
-    window.open_start_page()
+    open_start(window, qtbot)
     page = window.first_run
     assert window.pages.currentWidget().content is page
     assert "Recommended for this computer: Tiny QwQ F32" in page.recommendationLabel.text()
@@ -144,7 +158,7 @@ def test_a_download_that_stays_corrupt_ends_with_a_message_and_no_file(
 ):
     fake_hub.corrupt_byte(FILE, 1000, times=2)  # the download and its one retry
     window = make_model_window()
-    window.open_start_page()
+    open_start(window, qtbot)
     page = window.first_run
     page.downloadButton.click()
     qtbot.waitUntil(lambda: page.errorLabel.text() != "", timeout=WAIT_MS)
@@ -156,7 +170,7 @@ def test_a_download_that_stays_corrupt_ends_with_a_message_and_no_file(
 
 def test_no_hub_says_so_in_the_window_and_can_be_retried(make_model_window, qtbot, monkeypatch):
     window = make_model_window()  # HF_ENDPOINT refuses connections
-    window.open_start_page()
+    open_start(window, qtbot)
     page = window.first_run
     page.downloadButton.click()
     qtbot.waitUntil(lambda: page.errorLabel.text() != "", timeout=5_000)
@@ -173,7 +187,7 @@ def test_a_hub_that_never_answers_times_out_and_the_window_still_closes(
     with silent_endpoint() as endpoint:
         monkeypatch.setenv("HF_ENDPOINT", endpoint)
         window = make_model_window()
-        window.open_start_page()
+        open_start(window, qtbot)
         page = window.first_run
         page.downloadButton.click()
         qtbot.waitUntil(
@@ -321,14 +335,24 @@ def test_every_control_of_the_models_page_has_a_name(make_model_window, tiny_ans
 # -- start-up and shutdown --------------------------------------------------------------------
 
 
-def test_a_model_found_in_the_models_folder_is_adopted_at_start(
-    make_model_window, tiny_answer_gguf
+def test_a_model_found_in_the_models_folder_is_adopted_at_start_off_the_gui_thread(
+    make_model_window, tiny_answer_gguf, qtbot, monkeypatch
 ):
+    from app.ui import main_window
+
+    adopting_threads = []
+
+    def adopt_and_note_the_thread(registry):
+        adopting_threads.append(threading.current_thread() is threading.main_thread())
+        return adopt_found_models(registry)
+
+    monkeypatch.setattr(main_window, "adopt_found_models", adopt_and_note_the_thread)
     window = make_model_window()
     target = window.paths.models_dir / REPO / FILE
     target.parent.mkdir(parents=True)
     shutil.copyfile(tiny_answer_gguf, target)
-    window.open_start_page()
+    open_start(window, qtbot)
+    assert adopting_threads == [False]  # it reads each file: never on the GUI thread
     (model,) = window.registry.list()
     assert model.source == "found" and model.path == str(target)
     assert window.first_run is None and window.pages.currentWidget() is window.chat_page
@@ -338,7 +362,7 @@ def test_a_model_found_in_the_models_folder_is_adopted_at_start(
 def test_closing_mid_download_pauses_it_and_stops_every_thread(make_model_window, fake_hub, qtbot):
     fake_hub.throttle(400_000)
     window = make_model_window()
-    window.open_start_page()
+    open_start(window, qtbot)
     window.show_models()  # its planning job must be joined too
     window.show_first_run()
     page = window.first_run
@@ -348,3 +372,47 @@ def test_closing_mid_download_pauses_it_and_stops_every_thread(make_model_window
     (task,) = window.model_pages.downloads.manager.tasks()
     assert task.state == TaskState.PAUSED and window.registry.is_empty()
     assert not window.isVisible()
+
+
+def test_the_window_shows_before_a_slow_hardware_probe_returns(make_model_window, qtbot):
+    """Probing may wait seconds for nvidia-smi: the pages say they are checking meanwhile."""
+    release = threading.Event()
+    returned = []
+
+    def slow_probe() -> HardwareInfo:
+        release.wait(10)
+        returned.append(threading.current_thread() is threading.main_thread())
+        return hypothetical_hardware(16)
+
+    window = make_model_window(hardware=HardwareProbe(slow_probe))
+    try:
+        open_start(window, qtbot)
+        page = window.first_run
+        assert window.isVisible() and window.pages.currentWidget().content is page
+        assert not returned  # the page is up while the probe still runs
+        assert page.recommendationLabel.text() == CHECKING_TEXT
+        assert not page.downloadButton.isEnabled() and page.importButton.isEnabled()
+        window.show_models()
+        assert window.models_page.isVisible() and not returned
+        window.show_first_run()
+        assert window.pages.currentWidget().content is page and not returned
+    finally:
+        release.set()
+    qtbot.waitUntil(lambda: page.downloadButton.isEnabled(), timeout=WAIT_MS)
+    assert returned == [False]
+    assert "Recommended for this computer: Tiny QwQ F32" in page.recommendationLabel.text()
+    assert page.downloadButton.text() == "Download Tiny QwQ F32"
+    assert page.reasonLabel.text().startswith("16 GB RAM")
+
+
+def test_a_failing_hardware_probe_says_so_and_leaves_import_and_build(make_model_window, qtbot):
+    def broken_probe() -> HardwareInfo:
+        raise OSError("/proc/meminfo: permission denied")
+
+    window = make_model_window(hardware=HardwareProbe(broken_probe))
+    open_start(window, qtbot)
+    page = window.first_run
+    qtbot.waitUntil(lambda: "Could not check" in page.recommendationLabel.text(), timeout=WAIT_MS)
+    assert "permission denied" in page.reasonLabel.text()
+    assert not page.downloadButton.isEnabled() and page.importButton.isEnabled()
+    assert page.buildButton.isEnabled()
