@@ -7,6 +7,9 @@ Rules that keep the GUI smooth and correct:
 * Every request carries an id. A new turn or Stop cancels the running one (its ``threading.Event``
   is checked at every token) and ``EngineClient`` drops signals whose id is not current, so a
   cancelled turn's late tokens never reach the view.
+* A load reports llama.cpp's progress (at most one ``loadProgress`` per ~50 ms) and stops at the
+  next report once its ``threading.Event`` is set: by Cancel, by a newer load, or by shutdown,
+  which therefore never waits for a big model to finish loading.
 * The worker persists the streamed reply itself through ``StreamingSaver`` (saved at least every
   second), so a busy or killed GUI loses at most a second of text.
 * Worker signals are connected only to methods of ``EngineClient``, a QObject living in the GUI
@@ -18,7 +21,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from PySide6.QtCore import QMetaObject, QObject, Qt, QThread, Signal, Slot
@@ -29,6 +33,7 @@ from app.store import ConversationStore, StoreError, StreamingSaver
 log = logging.getLogger(__name__)
 
 EMIT_INTERVAL_S = 0.016
+PROGRESS_INTERVAL_S = 0.05  # at most ~20 load-progress signals a second
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,17 @@ class TurnRequest:
     message_id: int
     messages: list[dict]
     params: Any  # app.engine.SamplingParams
+    cancel: threading.Event = field(default_factory=threading.Event)
+    request_id: int = 0
+
+
+@dataclass
+class LoadRequest:
+    """One model load; setting ``cancel`` (from any thread) stops it at llama.cpp's next
+    progress report."""
+
+    path: str
+    options: Any  # app.engine.LoadOptions
     cancel: threading.Event = field(default_factory=threading.Event)
     request_id: int = 0
 
@@ -128,11 +144,42 @@ class _PieceBatcher:
         return out
 
 
+class ProgressThrottle:
+    """Decide which load-progress reports to pass on: the first, the last (1.0) and at most
+    one every ``interval_s`` in between."""
+
+    def __init__(
+        self,
+        interval_s: float = PROGRESS_INTERVAL_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.interval_s = interval_s
+        self._clock = clock
+        self._last_time: float | None = None
+        self._last_fraction: float | None = None
+
+    def due(self, fraction: float) -> bool:
+        """Whether to pass on this report (remembered as passed when True)."""
+        if fraction == self._last_fraction:
+            return False
+        now = self._clock()
+        if (
+            fraction < 1.0
+            and self._last_time is not None
+            and now - self._last_time < self.interval_s
+        ):
+            return False
+        self._last_time, self._last_fraction = now, fraction
+        return True
+
+
 class EngineWorker(QObject):
     """Lives in the engine thread and owns the ``ChatEngine``. Use it only via ``EngineClient``."""
 
     loaded = Signal(int, object)  # request id, ModelInfo
     loadFailed = Signal(int, object)  # request id, UserFacingError
+    loadProgress = Signal(int, float)  # request id, fraction loaded (0..1)
+    loadCancelled = Signal(int)  # request id; no model is loaded afterwards
     deltas = Signal(int, object)  # request id, list[(channel, text)]
     contextNotice = Signal(int, object)  # request id, app.engine.ContextNotice
     turnFinished = Signal(int, object, object)  # request id, TurnResult, stats dict
@@ -145,19 +192,36 @@ class EngineWorker(QObject):
         self._hardware = hardware  # app.engine.HardwareInfo; None = probe at every load
         self._engine = None
 
-    @Slot(int, str, object)
-    def load(self, request_id: int, path: str, options: object) -> None:
-        from app.engine import ChatEngine
+    @Slot(object)
+    def load(self, request: LoadRequest) -> None:
+        from app.engine import ChatEngine, LoadCancelledError, LoadOptions
 
-        self._close_engine()
+        request_id, path = request.request_id, request.path
+        self._close_engine()  # the old model's memory is needed for the new one
+        if request.cancel.is_set():  # cancelled while it waited for the thread
+            self.loadCancelled.emit(request_id)
+            return
+        reporter = self._progress_reporter(request)
+        options = replace(request.options or LoadOptions(), progress=reporter)
         started = time.monotonic()
         try:
             engine = ChatEngine.load(path, options, hardware=self._hardware)
+        except LoadCancelledError:
+            log.info("Loading %s was cancelled", path)
+            self.loadCancelled.emit(request_id)
+            return
         except Exception as exc:  # every failure must reach the user
             error = describe_error(exc, "loading the model")
             if not error.expected:
                 log.exception("Loading %s failed", path)
-            self.loadFailed.emit(request_id, error)
+            if request.cancel.is_set():  # the user no longer wants this model
+                self.loadCancelled.emit(request_id)
+            else:
+                self.loadFailed.emit(request_id, error)
+            return
+        if request.cancel.is_set():  # cancelled after llama.cpp's last progress report
+            engine.close()
+            self.loadCancelled.emit(request_id)
             return
         self._engine = engine
         info = ModelInfo(
@@ -173,6 +237,20 @@ class EngineWorker(QObject):
             requested_gpu_layers=getattr(options, "n_gpu_layers", None),
         )
         self.loaded.emit(request_id, info)
+
+    def _progress_reporter(self, request: LoadRequest) -> Callable[[float], bool]:
+        """The function llama.cpp calls (in this thread) while loading: passes throttled
+        progress on and answers False, stopping the load, once the request is cancelled."""
+        throttle = ProgressThrottle()
+
+        def report(fraction: float) -> bool:
+            if request.cancel.is_set():
+                return False
+            if throttle.due(fraction):
+                self.loadProgress.emit(request.request_id, fraction)
+            return True
+
+        return report
 
     @Slot(object)
     def run_turn(self, request: TurnRequest) -> None:
@@ -273,13 +351,15 @@ class EngineClient(QObject):
 
     modelLoaded = Signal(object)  # ModelInfo
     modelLoadFailed = Signal(object)  # UserFacingError
+    modelLoadProgress = Signal(float)  # fraction loaded (0..1) of the current load
+    modelLoadCancelled = Signal()  # the current load stopped on cancel_load(); no model loaded
     turnDeltas = Signal(object)  # list[(channel, text)]
     turnContextNotice = Signal(object)
     turnFinished = Signal(object, object)  # TurnResult | None, stats dict
     turnFailed = Signal(object)  # UserFacingError
     tokensCounted = Signal(int, int)  # prompt tokens, n_ctx
 
-    _loadRequested = Signal(int, str, object)
+    _loadRequested = Signal(object)
     _turnRequested = Signal(object)
     _countRequested = Signal(int, object)
 
@@ -294,7 +374,7 @@ class EngineClient(QObject):
         self._worker = EngineWorker(store, hardware)
         self._worker.moveToThread(self._thread)
         self._next_id = 0
-        self._load_id = -1
+        self._load: LoadRequest | None = None
         self._turn: TurnRequest | None = None
         self._count_id = -1
         self._shut_down = False
@@ -305,6 +385,8 @@ class EngineClient(QObject):
         self._countRequested.connect(self._worker.count_tokens)
         self._worker.loaded.connect(self._on_loaded)
         self._worker.loadFailed.connect(self._on_load_failed)
+        self._worker.loadProgress.connect(self._on_load_progress)
+        self._worker.loadCancelled.connect(self._on_load_cancelled)
         self._worker.deltas.connect(self._on_deltas)
         self._worker.contextNotice.connect(self._on_context_notice)
         self._worker.turnFinished.connect(self._on_turn_finished)
@@ -316,18 +398,39 @@ class EngineClient(QObject):
 
     @property
     def loading(self) -> bool:
-        return self._load_id >= 0
+        return self._load is not None
+
+    @property
+    def cancelling(self) -> bool:
+        """A load is cancelled and the engine thread has not yet confirmed it stopped."""
+        return self._load is not None and self._load.cancel.is_set()
 
     @property
     def generating(self) -> bool:
         return self._turn is not None
 
     def load(self, path: str, options: object) -> None:
-        """Load ``path`` (replacing any loaded model); answers with modelLoaded/modelLoadFailed."""
+        """Load ``path`` (replacing any loaded model, stopping a load in progress); answers
+        with modelLoaded, modelLoadFailed or (after ``cancel_load``) modelLoadCancelled, and
+        reports progress with modelLoadProgress meanwhile."""
         self.stop()
+        self._cancel_current_load()
         self.model = None
-        self._load_id = self._new_id()
-        self._loadRequested.emit(self._load_id, path, options)
+        self._load = LoadRequest(path, options, request_id=self._new_id())
+        self._loadRequested.emit(self._load)
+
+    def cancel_load(self) -> bool:
+        """Stop the load in progress at llama.cpp's next progress report (modelLoadCancelled
+        follows). False when there is none to cancel."""
+        if self._load is None or self._load.cancel.is_set():
+            return False
+        self._load.cancel.set()
+        return True
+
+    def _cancel_current_load(self) -> None:
+        load, self._load = self._load, None
+        if load is not None:
+            load.cancel.set()
 
     def start_turn(self, message_id: int, messages: list[dict], params: object) -> None:
         """Stream a reply into ``message_id``; cancels any running turn first."""
@@ -355,7 +458,7 @@ class EngineClient(QObject):
             return
         self._shut_down = True
         self.stop()
-        self._load_id = -1
+        self._cancel_current_load()  # so unloading does not wait for a big load to finish
         if self._thread.isRunning():
             QMetaObject.invokeMethod(
                 self._worker, "unload", Qt.ConnectionType.BlockingQueuedConnection
@@ -370,20 +473,37 @@ class EngineClient(QObject):
 
     # -- worker signals (run in the GUI thread) -------------------------------------------
 
+    def _current_load(self, request_id: int) -> bool:
+        return self._load is not None and self._load.request_id == request_id
+
     @Slot(int, object)
     def _on_loaded(self, request_id: int, info: ModelInfo) -> None:
-        if request_id != self._load_id:
+        if not self._current_load(request_id):
             return
-        self._load_id = -1
+        # Loaded although cancelled: the cancel came after the worker's last check, so the
+        # model is in memory; it is the loaded model now.
+        self._load = None
         self.model = info
         self.modelLoaded.emit(info)
 
     @Slot(int, object)
     def _on_load_failed(self, request_id: int, error: UserFacingError) -> None:
-        if request_id != self._load_id:
+        if not self._current_load(request_id):
             return
-        self._load_id = -1
+        self._load = None
         self.modelLoadFailed.emit(error)
+
+    @Slot(int, float)
+    def _on_load_progress(self, request_id: int, fraction: float) -> None:
+        if self._current_load(request_id) and not self._load.cancel.is_set():
+            self.modelLoadProgress.emit(fraction)
+
+    @Slot(int)
+    def _on_load_cancelled(self, request_id: int) -> None:
+        if not self._current_load(request_id):
+            return
+        self._load = None
+        self.modelLoadCancelled.emit()
 
     def _current(self, request_id: int) -> bool:
         return self._turn is not None and self._turn.request_id == request_id

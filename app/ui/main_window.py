@@ -255,6 +255,9 @@ class MainWindow(QMainWindow):
         c.contextChanged.connect(self._on_context_changed)
         self.engine.modelLoaded.connect(self._on_model_loaded)
         self.engine.modelLoadFailed.connect(self._on_model_load_failed)
+        self.engine.modelLoadProgress.connect(self.status.set_load_progress)
+        self.engine.modelLoadCancelled.connect(self._on_model_load_cancelled)
+        self.status.cancelLoadRequested.connect(self.cancel_load)
         s = self.sidebar
         s.newRequested.connect(self.new_chat)
         s.conversationSelected.connect(self.open_conversation)
@@ -287,6 +290,10 @@ class MainWindow(QMainWindow):
         file = bar.addMenu("&File")
         self._action(file, "&New chat", self.new_chat, QKeySequence.StandardKey.New)
         self.models_action = self._action(file, "&Models…", self.show_models, MODELS_SHORTCUT)
+        # Esc, like Stop generating: never both enabled, as no reply streams during a load.
+        self.cancel_load_action = self._action(
+            file, "&Cancel model load", self.cancel_load, "Esc", enabled=False
+        )
         self._action(file, "&Get a model…", self.show_first_run, GET_MODEL_SHORTCUT)
         self._action(file, "&Search the Hub…", self.show_hub_search, "Ctrl+Shift+H")
         self._action(file, "&Open model file…", self.choose_model_file, "Ctrl+O")
@@ -485,6 +492,7 @@ class MainWindow(QMainWindow):
             self.show_notice(text, "warning")
 
     def _update_composer_state(self) -> None:
+        self.cancel_load_action.setEnabled(self.engine.loading and not self.engine.cancelling)
         if self.engine.loading:
             self.composer.set_can_send(False, "Loading the model…")
         elif self.engine.model is None:
@@ -510,6 +518,14 @@ class MainWindow(QMainWindow):
         self.status.start_loading(name)
         self.chat_view.empty_state.set_loading(name)
         self._update_composer_state()
+
+    @Slot()
+    def cancel_load(self) -> None:
+        """Stop the model load in progress (Cancel in the status bar, Esc); the status bar
+        says "Cancelling…" until the engine thread has stopped."""
+        if self.engine.cancel_load():
+            self.status.set_cancelling()
+            self._update_composer_state()
 
     def load_installed(self, name: str, settings: LoadSettings | None = None) -> None:
         """Load a model from the models folder by name, with ``settings`` (default: its saved
@@ -619,8 +635,20 @@ class MainWindow(QMainWindow):
         self._save_settings()
         self.controller.measure_context()
 
+    @Slot()
+    def _on_model_load_cancelled(self) -> None:
+        """Not an error: the window goes back to having no model (the engine thread freed the
+        previous one before loading) and says how to choose one."""
+        self._loaded_name = None
+        self.model_pages.set_loaded(None)
+        self.status.set_model(None)
+        self.chat_view.empty_state.set_model_name(None)
+        self._update_composer_state()
+        self.show_notice("Load cancelled; no model loaded.", "info", action="Models…", key="models")
+
     @Slot(object)
     def _on_model_load_failed(self, error: UserFacingError) -> None:
+        self.model_pages.set_loaded(None)
         self.status.set_model(None)
         self.chat_view.empty_state.set_model_name(None)
         self._update_composer_state()

@@ -31,18 +31,32 @@ def context_level(used: int, n_ctx: int, reserve: int = 0) -> str:
     return "ok"
 
 
-def loading_text(name: str, seconds: int) -> str:
-    """ "Loading qwq-32b-q4_k_m… 12 s" (llama.cpp's own progress is not exposed: no percent)."""
+def elapsed_text(seconds: int) -> str:
+    """ "12 s", "1 min 15 s"."""
     if seconds >= 60:
-        return f"Loading {name}… {seconds // 60} min {seconds % 60:02d} s"
-    return f"Loading {name}… {seconds} s"
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds} s"
+
+
+def loading_text(name: str, seconds: int, fraction: float | None = None) -> str:
+    """ "Loading qwq-32b-q4_k_m… 45 %" once llama.cpp reports progress, before that the time
+    spent reading the header and planning: "Loading qwq-32b-q4_k_m… 12 s"."""
+    if fraction is not None:
+        return f"Loading {name}… {percent(fraction)} %"
+    return f"Loading {name}… {elapsed_text(seconds)}"
+
+
+def percent(fraction: float) -> int:
+    """0..100; 100 only when the load is complete (0.996 shows 99)."""
+    return int(min(1.0, max(0.0, fraction)) * 100)
 
 
 class ChatStatusBar(QStatusBar):
-    """Model (a button that opens the Models page) · load progress · device · tokens/s ·
-    context meter."""
+    """Model (a button that opens the Models page) · load progress and its Cancel button ·
+    device · tokens/s · context meter."""
 
     modelClicked = Signal()
+    cancelLoadRequested = Signal()
 
     def __init__(self, parent: QWidget | None = None, models_hint: str = "Models…") -> None:
         """``models_hint`` ends the model button's tooltip (what clicking it opens)."""
@@ -60,11 +74,20 @@ class ChatStatusBar(QStatusBar):
         self.loading_bar = QProgressBar(self)
         self.loading_bar.setObjectName("LoadingBar")
         self.loading_bar.setAccessibleName("Loading the model")
-        self.loading_bar.setRange(0, 0)  # busy: llama.cpp reports no percentage to us
-        self.loading_bar.setTextVisible(False)
+        self.loading_bar.setTextVisible(False)  # the percentage is in the model label
         self.loading_bar.setFixedWidth(80)
         self.loading_bar.hide()
+        self.cancel_load_button = QToolButton(self)
+        self.cancel_load_button.setObjectName("ActionButton")  # the theme styles it
+        self.cancel_load_button.setText("Cancel")
+        self.cancel_load_button.setAccessibleName("Cancel loading the model")
+        self.cancel_load_button.setToolTip("Cancel loading the model (Esc)")
+        self.cancel_load_button.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.cancel_load_button.clicked.connect(self.cancelLoadRequested)
+        self.cancel_load_button.hide()
         self._loading_name = ""
+        self._loading_fraction: float | None = None
+        self._cancelling = False
         self._loading_clock = QElapsedTimer()
         self._loading_timer = QTimer(self, interval=1000)
         self._loading_timer.timeout.connect(self._show_elapsed)
@@ -76,6 +99,7 @@ class ChatStatusBar(QStatusBar):
         self.speed_label.setAccessibleName("Generation speed")
         self.addWidget(self.model_label)
         self.addWidget(self.loading_bar)
+        self.addWidget(self.cancel_load_button)
         self.addWidget(self.device_label)
         self.addWidget(self.speed_label)
         self.context_label = QLabel(self)
@@ -104,27 +128,67 @@ class ChatStatusBar(QStatusBar):
         self.model_label.setToolTip(f"{detail}\n\n{tip}" if detail else tip)
 
     def start_loading(self, name: str) -> None:
-        """Show a busy indicator with the model's name and the seconds since loading began."""
+        """Show the model's name, a busy bar with the seconds since loading began (until
+        llama.cpp reports a percentage: ``set_load_progress``) and a Cancel button."""
         self._loading_name = name
+        self._loading_fraction = None
+        self._cancelling = False
         self._loading_clock.start()
         self._loading_timer.start()
+        self.loading_bar.setRange(0, 0)  # busy until the first percentage
         self.loading_bar.show()
+        self.cancel_load_button.setEnabled(True)
+        self.cancel_load_button.setText("Cancel")
+        self.cancel_load_button.show()
         self.set_device("")
         self._show_elapsed()
+
+    def set_load_progress(self, fraction: float) -> None:
+        """Show how much of the model llama.cpp has loaded (0..1) as a percentage."""
+        if not self.loading or self._cancelling:
+            return  # not loading, or cancelling: a late report changes nothing
+        self._loading_fraction = fraction
+        self.loading_bar.setRange(0, 100)
+        self.loading_bar.setValue(percent(fraction))
+        self._show_elapsed()
+
+    def set_cancelling(self) -> None:
+        """The user cancelled: say so until the engine thread confirms (``stop_loading``)."""
+        if not self.loading:
+            return
+        self._cancelling = True
+        self.cancel_load_button.setEnabled(False)
+        self.cancel_load_button.setText("Cancelling…")
+        self.model_label.setText(f"Cancelling the load of {self._loading_name}…")
 
     def stop_loading(self) -> None:
         self._loading_timer.stop()
         self.loading_bar.hide()
+        self.cancel_load_button.hide()
 
     @property
     def loading(self) -> bool:
         return self._loading_timer.isActive()
 
+    @property
+    def cancelling(self) -> bool:
+        return self.loading and self._cancelling
+
+    @property
+    def load_percent(self) -> int | None:
+        """The percentage shown, None before llama.cpp reported one."""
+        return None if self._loading_fraction is None else self.loading_bar.value()
+
     @Slot()
     def _show_elapsed(self) -> None:
+        if self._cancelling:
+            return  # "Cancelling…" stays
         seconds = int(self._loading_clock.elapsed() // 1000)
-        self.model_label.setText(loading_text(self._loading_name, seconds))
-        self.model_label.setToolTip("llama.cpp is reading the model into memory")
+        self.model_label.setText(loading_text(self._loading_name, seconds, self._loading_fraction))
+        self.model_label.setToolTip(
+            f"llama.cpp is reading the model into memory ({elapsed_text(seconds)} so far)"
+        )
+        self.loading_bar.setAccessibleDescription(self.model_label.text())
 
     def set_device(self, text: str, tooltip: str = "", warning: bool = False) -> None:
         """What llama.cpp really runs on; ``warning`` marks it (e.g. a GPU left unused)."""
