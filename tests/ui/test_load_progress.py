@@ -18,6 +18,9 @@ from app.ui.status_bar import loading_text, percent
 from tests.ui.conftest import LOAD_TIMEOUT_MS, load
 
 SETTINGS = AppSettings(threads=1, theme="light", context_size=512)
+# A larger context makes llama.cpp spend longer after its last progress report (allocating the
+# KV cache), so a Cancel or close reacting to the first report is never late on a busy machine.
+SLOW_TAIL = AppSettings(threads=1, theme="light", context_size=16384)
 
 
 def on_first_progress(window, act) -> list[tuple[float, str, int, int]]:
@@ -77,7 +80,7 @@ def test_a_load_shows_its_percentage_up_to_100(make_window, gemma_gguf, qtbot):
 def test_cancelling_mid_load_leaves_no_model_and_no_error(
     make_window, gemma_gguf, tiny_answer_gguf, qtbot, how
 ):
-    window = make_window(SETTINGS)
+    window = make_window(SLOW_TAIL)
     load(window, tiny_answer_gguf, qtbot)  # replaced by the next load, which is cancelled
     status = window.status
 
@@ -111,7 +114,7 @@ def test_cancelling_mid_load_leaves_no_model_and_no_error(
 
 
 def test_closing_the_window_mid_load_stops_the_load(make_window, gemma_gguf, qtbot):
-    window = make_window(SETTINGS)
+    window = make_window(SLOW_TAIL)
     worker = window.engine._worker
     ends: list[str] = []  # appended in the engine thread, read after it stopped
     direct = Qt.ConnectionType.DirectConnection
