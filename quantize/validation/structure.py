@@ -92,10 +92,27 @@ def check_metadata(g: GGUFFile, hp: HParams) -> CheckResult:
 def check_tensors(g: GGUFFile, hp: HParams) -> CheckResult:
     """Every tensor config.json implies is present, with the right shape and a sane type."""
     expected = expected_tensors(hp)
+    return _compare_tensors(
+        g,
+        expected,
+        shape_of="expected",
+        extra="unexpected",
+        passed=f"{len(expected)} tensors with expected shapes",
+    )
+
+
+def _compare_tensors(
+    g: GGUFFile, expected: dict, *, shape_of: str, extra: str, passed: str
+) -> CheckResult:
+    """The "tensors" check: names and shapes against ``expected`` (name -> shape), sane types.
+
+    ``shape_of`` words a wrong shape's origin ("expected", "the reference's"), ``extra`` the
+    list of tensors that should not be there, ``passed`` the summary when all is well.
+    """
     missing = sorted(set(expected) - set(g.tensors))
     unexpected = sorted(set(g.tensors) - set(expected))
     wrong_shape = [
-        f"{n} is {list(g.shape(n))}, expected {list(expected[n])}"
+        f"{n} is {list(g.shape(n))}, {shape_of} {list(expected[n])}"
         for n in expected
         if n in g.tensors and g.shape(n) != expected[n]
     ]
@@ -103,17 +120,14 @@ def check_tensors(g: GGUFFile, hp: HParams) -> CheckResult:
     if missing:
         problems.append(f"missing: {', '.join(missing[:5])}")
     if unexpected:
-        problems.append(f"unexpected: {', '.join(unexpected[:5])}")
+        problems.append(f"{extra}: {', '.join(unexpected[:5])}")
     problems += wrong_shape[:5]
     problems += _type_problems(g)
     if problems:
         return CheckResult("tensors", False, "; ".join(problems))
     types = sorted({g.tensors[n].tensor_type.name for n in g.tensors})
     return CheckResult(
-        "tensors",
-        True,
-        f"{len(expected)} tensors with expected shapes; types {', '.join(types)}",
-        {"tensor_types": types},
+        "tensors", True, f"{passed}; types {', '.join(types)}", {"tensor_types": types}
     )
 
 
@@ -182,26 +196,10 @@ def check_metadata_against_reference(g: GGUFFile, ref: GGUFFile) -> CheckResult:
 
 def check_tensors_against_reference(g: GGUFFile, ref: GGUFFile) -> CheckResult:
     """The reference's tensors are all present with the same shapes, each of a sane type."""
-    missing = sorted(set(ref.tensors) - set(g.tensors))
-    unexpected = sorted(set(g.tensors) - set(ref.tensors))
-    wrong_shape = [
-        f"{n} is {list(g.shape(n))}, the reference's {list(ref.shape(n))}"
-        for n in ref.tensors
-        if n in g.tensors and g.shape(n) != ref.shape(n)
-    ]
-    problems = []
-    if missing:
-        problems.append(f"missing: {', '.join(missing[:5])}")
-    if unexpected:
-        problems.append(f"not in the reference: {', '.join(unexpected[:5])}")
-    problems += wrong_shape[:5]
-    problems += _type_problems(g)
-    if problems:
-        return CheckResult("tensors", False, "; ".join(problems))
-    types = sorted({g.tensors[n].tensor_type.name for n in g.tensors})
-    return CheckResult(
-        "tensors",
-        True,
-        f"{len(ref.tensors)} tensors with the reference's shapes; types {', '.join(types)}",
-        {"tensor_types": types},
+    return _compare_tensors(
+        g,
+        {n: ref.shape(n) for n in ref.tensors},
+        shape_of="the reference's",
+        extra="not in the reference",
+        passed=f"{len(ref.tensors)} tensors with the reference's shapes",
     )
