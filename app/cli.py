@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        from .ui.main_window import run_gui
+        from .ui.launch import run_gui
 
         return run_gui(argv, model=args.model)
     handler = getattr(args, "handler", None) or args.func

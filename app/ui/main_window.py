@@ -1,12 +1,10 @@
-"""The main window: sidebar, chat, composer, status bar, menus and shortcuts; and ``run_gui``."""
+"""The main window: sidebar, chat, composer, status bar and the actions behind its menus."""
 
 from __future__ import annotations
 
-import importlib.resources
 import json
 import logging
 import os
-import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from functools import partial
@@ -15,12 +13,8 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtGui import (
-    QAction,
-    QActionGroup,
     QCloseEvent,
     QGuiApplication,
-    QIcon,
-    QKeySequence,
 )
 from PySide6.QtWidgets import (
     QApplication,
@@ -41,8 +35,8 @@ from app import __version__
 from app.atomic import atomic_write_text
 from app.engine import HardwareInfo, LoadOptions
 from app.models import Catalogue, LoadSettings, ModelRegistry, ModelsError, adopt_found_models
-from app.paths import AppPaths, app_paths
-from app.settings import AppSettings, load_settings, save_settings
+from app.paths import AppPaths
+from app.settings import AppSettings, save_settings
 from app.store import Conversation, ConversationStore, ImportFormatError, StoreError
 
 from .chat_controller import ChatController
@@ -59,11 +53,11 @@ from .load_feedback import (
     refusal_text,
 )
 from .markdown_render import MarkdownRenderer
+from .menus import GET_MODEL_SHORTCUT, MODELS_SHORTCUT, build_menus
 from .message_widget import ViewContext
 from .model_pages import ModelPages
 from .settings_dialog import SettingsDialog
 from .sidebar import Sidebar
-from .single_instance import InstanceLock
 from .status_bar import ChatStatusBar, NoticeBar
 from .tasks import TaskRunner
 from .theme import Colors, apply_theme
@@ -75,8 +69,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 APP_TITLE = "QwQ Desktop"
-MODELS_SHORTCUT = "Ctrl+Shift+M"
-GET_MODEL_SHORTCUT = "Ctrl+Shift+G"
 
 
 def load_options_from(settings: AppSettings, model: LoadSettings | None = None) -> LoadOptions:
@@ -180,7 +172,7 @@ class MainWindow(QMainWindow):
         self._build_ui()
         self.controller = ChatController(store, self.engine, self.chat_view, settings, self)
         self._connect()
-        self._build_menus()
+        build_menus(self)
         self.refresh_conversations()
         self.controller.open_conversation(None)
         self._update_composer_state()
@@ -272,78 +264,6 @@ class MainWindow(QMainWindow):
         self.status.modelClicked.connect(self.show_models)
         self.model_pages.loadRequested.connect(self._on_install_load_requested)
         self.model_pages.backRequested.connect(self.show_chat)
-
-    def _action(self, menu, text: str, slot, shortcut=None, enabled: bool = True) -> QAction:
-        action = QAction(text, self)
-        if shortcut is not None:
-            if isinstance(shortcut, (list, tuple)):
-                action.setShortcuts([QKeySequence(s) for s in shortcut])
-            else:
-                action.setShortcut(QKeySequence(shortcut))
-        action.triggered.connect(slot)
-        action.setEnabled(enabled)
-        menu.addAction(action)
-        return action
-
-    def _build_menus(self) -> None:
-        bar = self.menuBar()
-        file = bar.addMenu("&File")
-        self._action(file, "&New chat", self.new_chat, QKeySequence.StandardKey.New)
-        self.models_action = self._action(file, "&Models…", self.show_models, MODELS_SHORTCUT)
-        # Esc, like Stop generating: never both enabled, as no reply streams during a load.
-        self.cancel_load_action = self._action(
-            file, "&Cancel model load", self.cancel_load, "Esc", enabled=False
-        )
-        self._action(file, "&Get a model…", self.show_first_run, GET_MODEL_SHORTCUT)
-        self._action(file, "&Search the Hub…", self.show_hub_search, "Ctrl+Shift+H")
-        self._action(file, "&Open model file…", self.choose_model_file, "Ctrl+O")
-        file.addSeparator()
-        self._action(file, "&Import chat…", self.choose_import_file, "Ctrl+Shift+I")
-        self.export_md_action = self._action(
-            file, "Export chat as &Markdown…", self.choose_export_markdown, "Ctrl+Shift+E"
-        )
-        self.export_json_action = self._action(
-            file, "Export chat as &JSON…", self.choose_export_json
-        )
-        self.include_thinking_action = QAction("Include thinking in exports", self)
-        self.include_thinking_action.setCheckable(True)
-        file.addAction(self.include_thinking_action)
-        file.addSeparator()
-        self._action(file, "&Settings…", self.open_settings, "Ctrl+,")
-        file.addSeparator()
-        self._action(file, "&Quit", self.close, QKeySequence.StandardKey.Quit)
-
-        chat = bar.addMenu("&Chat")
-        self._action(chat, "&Search all chats", self.sidebar.focus_search, ["Ctrl+F", "Ctrl+K"])
-        self._action(chat, "&Focus message box", self.focus_composer, "Ctrl+L")
-        self.stop_action = self._action(chat, "S&top generating", self.controller.stop, "Esc")
-        self.stop_action.setEnabled(False)
-        self.regenerate_action = self._action(
-            chat, "&Regenerate last reply", self.regenerate_last, "Ctrl+R"
-        )
-        chat.addSeparator()
-        self.rename_action = self._action(chat, "Re&name chat", self.rename_current, "F2")
-        self.pin_action = self._action(chat, "&Pin chat", self.toggle_pin_current, "Ctrl+P")
-        self.delete_action = self._action(
-            chat, "&Delete chat", self.delete_current, "Ctrl+Shift+Backspace"
-        )
-
-        view = bar.addMenu("&View")
-        themes = QActionGroup(self)
-        self.theme_actions: dict[str, QAction] = {}
-        for theme, label in (("system", "Follow the system"), ("light", "Light"), ("dark", "Dark")):
-            action = QAction(label, self, checkable=True)
-            action.setChecked(self.settings.theme == theme)
-            action.triggered.connect(partial(self.set_theme, theme))
-            themes.addAction(action)
-            view.addAction(action)
-            self.theme_actions[theme] = action
-        view.addSeparator()
-        self._action(view, "&Larger text", self.larger_text, ["Ctrl++", "Ctrl+="])
-        self._action(view, "&Smaller text", self.smaller_text, "Ctrl+-")
-
-        help_menu = bar.addMenu("&Help")
-        self._action(help_menu, "&About QwQ Desktop", self.show_about)
 
     # -- conversations ------------------------------------------------------------------------
 
@@ -898,48 +818,3 @@ class MainWindow(QMainWindow):
         self.hide()
         self.shutdown()
         event.accept()
-
-
-def app_icon() -> QIcon:
-    """The application icon (package data, so it also works in the PyInstaller bundle)."""
-    return QIcon(str(importlib.resources.files("resources") / "icons" / "qwq-desktop.svg"))
-
-
-def run_gui(argv: list[str], model: str | None = None) -> int:
-    """Start the desktop app; ``model`` (a GGUF path) is loaded at start. Returns the exit code:
-    1 when the app cannot start (another one runs on the same data folder, the store fails)."""
-    QApplication.setApplicationName(APP_TITLE)
-    QApplication.setOrganizationName("QwQDesktop")
-    QApplication.setApplicationVersion(__version__)
-    QGuiApplication.setDesktopFileName("qwq-desktop")
-    app = QApplication.instance() or QApplication([sys.argv[0], *argv])
-    app.setWindowIcon(app_icon())
-    paths = app_paths().ensure()
-    lock = InstanceLock(paths.data_dir)
-    refusal = lock.acquire()
-    if refusal is not None:
-        print(refusal, file=sys.stderr)
-        QMessageBox.warning(None, APP_TITLE, refusal)
-        return 1
-    try:
-        return _run_window(app, paths, model)
-    finally:
-        lock.release()
-
-
-def _run_window(app: QApplication, paths: AppPaths, model: str | None) -> int:
-    settings, warnings = load_settings(paths.settings_file)
-    try:
-        store = ConversationStore.open(paths.conversations_db)
-    except StoreError as exc:
-        QMessageBox.critical(None, APP_TITLE, str(exc))
-        return 1
-    window = MainWindow(paths, settings, store, warnings)
-    window.show()
-    window.focus_composer()
-    window.open_start_page(model)
-    try:
-        return app.exec()
-    finally:
-        window.shutdown()
-        store.close()

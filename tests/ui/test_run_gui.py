@@ -11,7 +11,8 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app.paths import app_paths
 from app.settings import load_settings
-from app.ui.main_window import MainWindow, run_gui
+from app.ui.launch import run_gui
+from app.ui.main_window import MainWindow
 from app.ui.single_instance import LOCK_NAME
 
 # A process that takes the app's lock and waits to be killed (a crashed app).
@@ -148,7 +149,7 @@ def test_back_button_leaves_the_first_run_page(window, qtbot):
 
 
 def test_app_icon_is_packaged_and_loads(qapp):
-    from app.ui.main_window import app_icon
+    from app.ui.launch import app_icon
 
     icon = app_icon()
     assert not icon.isNull()
