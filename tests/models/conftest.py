@@ -8,24 +8,13 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before any Qt import (G
 
 import pytest  # noqa: E402
 
-from tests.fixtures.fake_hub import FakeHub  # noqa: E402
-from tests.models.helpers import HUB_ENV  # noqa: E402
+from tests.fixtures.fake_hub import FakeHub, isolate_from_hub  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
 def hub_environment(monkeypatch, tmp_path):
     """No test may reach the real Hub or see the developer's saved token."""
-    for name in HUB_ENV:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # discard port: nothing listens
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
-    import huggingface_hub.constants as hf_constants
-
-    monkeypatch.setattr(hf_constants, "HF_TOKEN_PATH", str(tmp_path / "hf-home" / "token"))
-    monkeypatch.setenv("HF_HUB_ETAG_TIMEOUT", "2")
-    monkeypatch.setenv("HF_HUB_DOWNLOAD_TIMEOUT", "2")
-    for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
+    isolate_from_hub(monkeypatch, tmp_path, "http://127.0.0.1:9")  # discard port
 
 
 @pytest.fixture

@@ -10,15 +10,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.fixtures.fake_hub import HUB_ENV
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
-HUB_ENV = (
-    "HF_ENDPOINT",
-    "HF_TOKEN",
-    "HUGGING_FACE_HUB_TOKEN",
-    "HF_HUB_OFFLINE",
-    "TRANSFORMERS_OFFLINE",
-    "HF_HUB_DISABLE_IMPLICIT_TOKEN",
-)
 
 
 def random_bytes(n: int, seed: int = 0) -> bytes:

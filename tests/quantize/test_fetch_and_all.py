@@ -16,25 +16,17 @@ import pytest
 from quantize.cli import EXIT_ERROR, EXIT_OK, main
 from quantize.fetch import SOURCE_RECORD
 from quantize.pipeline import STATE_NAME
-from tests.fixtures.fake_hub import FakeHub, wait_until
+from tests.fixtures.fake_hub import FakeHub, isolate_from_hub, wait_until
 from tests.fixtures.hf_repo import HFRepoSpec, write_hf_repo
 
 ROOT = Path(__file__).resolve().parents[2]
 REPO_ID = "Qwen/QwQ-tiny"
-HUB_ENV = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
 
 
 @pytest.fixture
 def hub(monkeypatch, tmp_path):
     """A fake Hub serving nothing yet; no test can reach the real one or a saved token."""
-    for name in HUB_ENV:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
-    import huggingface_hub.constants as hf_constants
-
-    monkeypatch.setattr(hf_constants, "HF_TOKEN_PATH", str(tmp_path / "hf-home" / "token"))
-    monkeypatch.setenv("HF_HUB_ETAG_TIMEOUT", "2")
-    monkeypatch.setenv("HF_HUB_DOWNLOAD_TIMEOUT", "2")
+    isolate_from_hub(monkeypatch, tmp_path)
     from quantize.hub import download
 
     monkeypatch.setattr(download, "BACKOFF_S", (0.01, 0.02, 0.04, 0.08))

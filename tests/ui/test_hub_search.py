@@ -27,8 +27,8 @@ from app.ui.hardware_probe import CHECKING_TEXT, HardwareProbe
 from app.ui.hub_files import describe_file, file_verdict, match_family, parse_quant, split_part
 from app.ui.hub_search import HubSearchDialog
 from quantize.hub import RemoteFile
-from tests.fixtures.fake_hub import FakeHub, closed_endpoint
-from tests.models.helpers import HUB_ENV, write_tiny_catalogue
+from tests.fixtures.fake_hub import FakeHub, isolate_from_hub
+from tests.models.helpers import write_tiny_catalogue
 
 REPO = "org/tiny-qwq-GGUF"
 FILE = "tiny-f32.gguf"
@@ -41,15 +41,7 @@ WAIT_MS = 30_000
 def hub_environment(monkeypatch, tmp_path):
     """No test may reach the real Hub: the endpoint refuses connections until a test says
     otherwise; short timeouts; no token or proxy."""
-    for name in (*HUB_ENV, "http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("HF_ENDPOINT", closed_endpoint())
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
-    import huggingface_hub.constants as hf_constants
-
-    monkeypatch.setattr(hf_constants, "HF_TOKEN_PATH", str(tmp_path / "hf-home" / "token"))
-    monkeypatch.setenv("HF_HUB_ETAG_TIMEOUT", "2")
-    monkeypatch.setenv("HF_HUB_DOWNLOAD_TIMEOUT", "2")
+    isolate_from_hub(monkeypatch, tmp_path)
 
 
 @pytest.fixture
