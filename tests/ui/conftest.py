@@ -50,10 +50,12 @@ def make_window(qtbot, ui_paths):
 
     made = []
 
-    def make(settings: AppSettings | None = None, warnings: list[str] | None = None):
+    def make(
+        settings: AppSettings | None = None, warnings: list[str] | None = None, **window_options
+    ):
         store = ConversationStore.open(ui_paths.conversations_db)
         settings = settings or AppSettings(threads=1, theme="light")
-        window = MainWindow(ui_paths, settings, store, warnings)
+        window = MainWindow(ui_paths, settings, store, warnings, **window_options)
         qtbot.addWidget(window)
         window.show()
         made.append((window, store))

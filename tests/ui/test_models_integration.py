@@ -28,8 +28,6 @@ from app.models import (
     import_gguf,
     load_catalogue,
 )
-from app.settings import AppSettings
-from app.store import ConversationStore
 from app.ui.hardware_probe import CHECKING_TEXT, HardwareProbe
 from app.ui.status_bar import loading_text
 from tests.fixtures.fake_hub import FakeHub, isolate_from_hub, silent_endpoint
@@ -65,30 +63,13 @@ def catalogue(tmp_path, tiny_answer_gguf):
 
 
 @pytest.fixture
-def make_model_window(qtbot, ui_paths, catalogue):
+def make_model_window(make_window, catalogue):
     """MainWindows on the test's (empty) home with the tiny catalogue and a described machine."""
-    from app.ui.main_window import MainWindow
-
-    made = []
 
     def make(hardware: HardwareInfo | HardwareProbe | None = None):
-        store = ConversationStore.open(ui_paths.conversations_db)
-        window = MainWindow(
-            ui_paths,
-            AppSettings(threads=1, theme="light"),
-            store,
-            hardware=hardware or hypothetical_hardware(16),
-            catalogue=catalogue,
-        )
-        qtbot.addWidget(window)
-        window.show()
-        made.append((window, store))
-        return window
+        return make_window(hardware=hardware or hypothetical_hardware(16), catalogue=catalogue)
 
-    yield make
-    for window, store in made:
-        window.close()
-        store.close()
+    return make
 
 
 def model_files(window) -> list:
