@@ -4,11 +4,15 @@ PYTHON ?= python3
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint format bench clean
+.PHONY: run test lint format bench bundle clean
 
-$(STAMP): pyproject.toml
+# llama-cpp-python comes from the project's own recipe (packaging/build_llama.py): built for this
+# CPU without AMX, never from a pip cache that ignores CMAKE_ARGS. pip then sees the pinned
+# version installed and leaves it alone.
+$(STAMP): pyproject.toml packaging/build_llama.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --upgrade pip
+	$(PY) packaging/build_llama.py --profile host
 	$(PY) -m pip install -e '.[test]'
 	touch $(STAMP)
 
@@ -28,6 +32,10 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_engine.py
+
+# The Linux bundle (portable llama.cpp), checked, self-tested offscreen and packed: dist/.
+bundle:
+	packaging/build.sh
 
 clean:
 	rm -rf $(VENV) build *.egg-info

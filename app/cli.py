@@ -15,6 +15,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"qwq-desktop {__version__}")
     parser.add_argument("--model", help="GGUF file to open in the desktop app")
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="check this installation (llama.cpp, a tiny model, the store, the window); exit 0/1",
+    )
+    parser.add_argument(
+        "--json", dest="self_test_json", action="store_true", help="with --self-test: JSON report"
+    )
+    parser.add_argument("--self-test-window", action="store_true", help=argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     from .model_info import add_info_parser
@@ -40,13 +49,28 @@ def _run_quantize(args: argparse.Namespace) -> int:
     return int(quantize_main(args.quantize_args) or 0)
 
 
+def desktop_argv(argv: list[str]) -> list[str]:
+    """``qwq-desktop FILE.gguf`` (how the desktop entry opens a file) means ``--model FILE``."""
+    if argv[:1] and argv[0].lower().endswith(".gguf") and not argv[0].startswith("-"):
+        return ["--model", *argv]
+    return argv
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `qwq-desktop` command."""
-    argv = sys.argv[1:] if argv is None else argv
+    argv = desktop_argv(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["quantize"]:  # everything after it belongs to the quantisation tool
         return _run_quantize(argparse.Namespace(quantize_args=argv[1:]))
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.self_test:
+        from .selftest import run_self_test
+
+        return run_self_test(as_json=args.self_test_json)
+    if args.self_test_window:
+        from .ui.startup_check import run_window_check
+
+        return run_window_check()
     if args.command is None:
         from .ui.launch import run_gui
 

@@ -120,7 +120,7 @@ class Probe:
 
 def bench_latency_model(seconds: float) -> dict:
     """Probe lateness while the tiny model streams thinking as fast as it can."""
-    from tests.fixtures.tiny_gguf import LOOP_SCRIPT, TinyModelSpec, write_tiny_gguf
+    from app.selftest.tiny_model import LOOP_SCRIPT, TinyModelSpec, write_tiny_gguf
 
     with tempfile.TemporaryDirectory() as tmp:
         model = write_tiny_gguf(

@@ -1,4 +1,8 @@
-"""Smoke-test a built bundle: it starts, reads a GGUF, plans memory, answers with llama.cpp.
+"""Smoke-test a built bundle from the outside, as a user would run it.
+
+`--self-test --json` must pass and name the CPU variant it chose; `info` and `chat --json`
+answer with a tiny model; started with no display and no Qt platform, the app says so in one
+line and names the terminal chat (exit code 3), instead of Qt's abort.
 
 Usage: python packaging/smoke_test.py dist/QwQDesktop
 """
@@ -15,29 +19,45 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.fixtures.tiny_gguf import ANSWER_SCRIPT, TinyModelSpec, write_tiny_gguf  # noqa: E402
+from app.selftest.tiny_model import ANSWER_SCRIPT, TinyModelSpec, write_tiny_gguf  # noqa: E402
 
 
 def main(bundle: str) -> int:
-    exe = Path(bundle) / ("qwq-desktop.exe" if sys.platform == "win32" else "qwq-desktop")
+    # Windows: the windowed qwq-desktop.exe has no console; its twin qwq-desktop-cli.exe has.
+    exe = Path(bundle) / ("qwq-desktop-cli.exe" if sys.platform == "win32" else "qwq-desktop")
     with tempfile.TemporaryDirectory() as tmp:
         model = write_tiny_gguf(Path(tmp) / "tiny.gguf", TinyModelSpec(script=ANSWER_SCRIPT))
         env = {**os.environ, "QWQ_DESKTOP_HOME": str(Path(tmp) / "home")}
+        env.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-        def run(*args: str) -> subprocess.CompletedProcess:
+        def run(*args: str, environ: dict | None = None) -> subprocess.CompletedProcess:
             return subprocess.run(
-                [str(exe), *args], capture_output=True, text=True, timeout=120, env=env
+                [str(exe), *args], capture_output=True, text=True, timeout=300, env=environ or env
             )
 
         version = run("--version")
         assert version.returncode == 0, version.stderr
+        test = run("--self-test", "--json")
+        report = json.loads(test.stdout)
+        assert test.returncode == 0 and report["ok"], test.stdout + test.stderr
+        assert report["bundled"], report
+        llama = next(c for c in report["checks"] if c["name"] == "llama.cpp")
+        variant = llama["details"]["cpu_variant"]
+        assert variant and variant != "built-in", llama
         info = run("info", "--model", str(model), "--json")
         assert info.returncode == 0, info.stderr
         assert json.loads(info.stdout)["plan"]["n_ctx"] > 0
         chat = run("chat", "--model", str(model), "--prompt", "Capital?", "--json", "--seed", "1")
         assert chat.returncode == 0, chat.stderr
         assert json.loads(chat.stdout)["answer"] == "Paris", chat.stdout
-    print(f"smoke test passed: {exe} ({version.stdout.strip()})")
+        if sys.platform.startswith("linux"):
+            bare = {k: v for k, v in env.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+            bare.pop("QT_QPA_PLATFORM")
+            headless = run(environ=bare)
+            said = headless.stderr.strip().splitlines()
+            assert headless.returncode == 3 and len(said) == 1, headless
+            assert "qwq-desktop chat" in said[0], said
+    print(f"smoke test passed: {exe} ({version.stdout.strip()}, CPU variant {variant})")
     return 0
 
 

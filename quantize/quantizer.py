@@ -24,6 +24,7 @@ from .errors import GGUFInputError, QuantizationError
 from .gguf_reader import GGUFHeader
 from .imatrix import ImportanceMatrix, load_imatrix
 from .llama_log import captured_llama_log, error_lines
+from .llama_runtime import load_llama_backends
 
 # Supported target types: llama_ftype value and approximate bits per weight of a dense model.
 QUANT_TYPES = {
@@ -85,6 +86,7 @@ def quantize(
     """Quantise the GGUF ``source`` to ``qtype`` and write it atomically to ``output``."""
     import llama_cpp
 
+    load_llama_backends()
     started = time.perf_counter()
     source, output = Path(source), Path(output)
     if qtype not in QUANT_TYPES:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fixtures.tiny_gguf import ANSWER_SCRIPT, LOOP_SCRIPT, TinyModelSpec, write_tiny_gguf
+from app.selftest.tiny_model import ANSWER_SCRIPT, LOOP_SCRIPT, TinyModelSpec, write_tiny_gguf
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.fixtures.tiny_gguf import LOOP_SCRIPT, TinyModelSpec, write_tiny_gguf
+from app.selftest.tiny_model import LOOP_SCRIPT, TinyModelSpec, write_tiny_gguf
 
 CLI = [sys.executable, "-m", "app.cli"]
 

@@ -15,6 +15,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from quantize.llama_runtime import load_llama_backends
+
 from .chat_format import RenderedPrompt, formatter_for
 from .context_fit import fit_conversation
 from .detokenizer import IncrementalDetokenizer
@@ -419,6 +421,8 @@ def _load_llama(
     progress: ProgressFn | None = None,
 ):
     from llama_cpp import Llama
+
+    load_llama_backends()
 
     kwargs = dict(
         model_path=facts.path,

@@ -61,8 +61,11 @@ def llama_gpu_backend() -> str | None:
     """The GPU backend this llama-cpp-python build offloads to, or None for a CPU-only build."""
     try:
         import llama_cpp
+
+        from quantize.llama_runtime import load_llama_backends
     except ImportError:
         return None
+    load_llama_backends()
     try:
         if not llama_cpp.llama_supports_gpu_offload():
             return None

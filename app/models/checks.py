@@ -8,6 +8,7 @@ from pathlib import Path
 
 from app.engine import ModelFacts, read_model_facts
 from app.engine.llama_log import capture_llama_log
+from quantize.llama_runtime import load_llama_backends
 
 from .errors import UnsupportedModelError
 
@@ -39,6 +40,7 @@ def _vocab_only_load(path: Path) -> str | None:
     """Load only the vocabulary with llama.cpp; return its error text, or None when it loads."""
     import llama_cpp
 
+    load_llama_backends()
     params = llama_cpp.llama_model_default_params()
     params.vocab_only = True
     with capture_llama_log(quiet=True) as lines:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import importlib.resources
+import os
 import sys
+from collections.abc import Callable
 
+from PySide6.QtCore import QTimer, QtMsgType, qInstallMessageHandler
 from PySide6.QtGui import QGuiApplication, QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -22,14 +25,79 @@ def app_icon() -> QIcon:
     return QIcon(str(importlib.resources.files("resources") / "icons" / "qwq-desktop.svg"))
 
 
-def run_gui(argv: list[str], model: str | None = None) -> int:
+NO_DISPLAY = (
+    "qwq-desktop: cannot open a window ({reason}); "
+    "the terminal chat works without one: qwq-desktop chat --model FILE.gguf"
+)
+EXIT_NO_DISPLAY = 3
+
+
+def missing_display_reason(environ: dict[str, str] | None = None) -> str | None:
+    """Why no window can be shown, when that is known without asking Qt (X11/Wayland systems
+    with neither DISPLAY nor WAYLAND_DISPLAY set and no Qt platform chosen); else None."""
+    env = os.environ if environ is None else environ
+    if not sys.platform.startswith(("linux", "freebsd", "openbsd", "netbsd")):
+        return None
+    if env.get("QT_QPA_PLATFORM") or env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"):
+        return None
+    return "neither DISPLAY nor WAYLAND_DISPLAY is set"
+
+
+class _StartupMessages:
+    """Qt's messages while the QApplication is created. Qt aborts the process after a fatal one
+    (no platform plugin could be loaded, no display): then say what happened in one line and
+    exit before Qt's abort. Otherwise the warnings are printed once the app has started."""
+
+    def __init__(self) -> None:
+        self.held: list[str] = []
+
+    def __call__(self, kind: QtMsgType, _context, message: str) -> None:
+        if kind == QtMsgType.QtFatalMsg:
+            reason = self.held[-1] if self.held else message.strip().splitlines()[0]
+            print(NO_DISPLAY.format(reason=reason.strip().rstrip(".")), file=sys.stderr)
+            sys.stderr.flush()
+            os._exit(EXIT_NO_DISPLAY)
+        if kind in (QtMsgType.QtCriticalMsg, QtMsgType.QtWarningMsg):
+            self.held.append(message)
+
+
+def create_application(argv: list[str]) -> QApplication | None:
+    """The QApplication (existing or new), or None after telling the user in one line that no
+    display can be opened (a server, an SSH session): never Qt's own abort."""
+    existing = QApplication.instance()
+    if existing is not None:
+        return existing
+    reason = missing_display_reason()
+    if reason:
+        print(NO_DISPLAY.format(reason=reason), file=sys.stderr)
+        return None
+    messages = _StartupMessages()
+    previous = qInstallMessageHandler(messages)
+    try:
+        app = QApplication([sys.argv[0], *argv])
+    finally:
+        qInstallMessageHandler(previous)
+    for line in messages.held:
+        print(line, file=sys.stderr)
+    return app
+
+
+def run_gui(
+    argv: list[str],
+    model: str | None = None,
+    on_shown: Callable[[QApplication], None] | None = None,
+) -> int:
     """Start the desktop app; ``model`` (a GGUF path) is loaded at start. Returns the exit code:
-    1 when the app cannot start (another one runs on the same data folder, the store fails)."""
+    1 when the app cannot start (another one runs on the same data folder, the store fails),
+    3 when no display can be opened. ``on_shown`` is called once the event loop runs with the
+    window shown (the self-test's start-up check)."""
     QApplication.setApplicationName(APP_TITLE)
     QApplication.setOrganizationName("QwQDesktop")
     QApplication.setApplicationVersion(__version__)
     QGuiApplication.setDesktopFileName("qwq-desktop")
-    app = QApplication.instance() or QApplication([sys.argv[0], *argv])
+    app = create_application(argv)
+    if app is None:
+        return EXIT_NO_DISPLAY
     app.setWindowIcon(app_icon())
     paths = app_paths().ensure()
     lock = InstanceLock(paths.data_dir)
@@ -39,12 +107,17 @@ def run_gui(argv: list[str], model: str | None = None) -> int:
         QMessageBox.warning(None, APP_TITLE, refusal)
         return 1
     try:
-        return _run_window(app, paths, model)
+        return _run_window(app, paths, model, on_shown)
     finally:
         lock.release()
 
 
-def _run_window(app: QApplication, paths: AppPaths, model: str | None) -> int:
+def _run_window(
+    app: QApplication,
+    paths: AppPaths,
+    model: str | None,
+    on_shown: Callable[[QApplication], None] | None,
+) -> int:
     settings, warnings = load_settings(paths.settings_file)
     try:
         store = ConversationStore.open(paths.conversations_db)
@@ -55,6 +128,8 @@ def _run_window(app: QApplication, paths: AppPaths, model: str | None) -> int:
     window.show()
     window.focus_composer()
     window.open_start_page(model)
+    if on_shown is not None:
+        QTimer.singleShot(0, app, lambda: on_shown(app))
     try:
         return app.exec()
     finally:

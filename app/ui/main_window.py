@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app import __version__
+from app.about import APP_NAME, about_text
 from app.atomic import atomic_write_text
 from app.engine import HardwareInfo, LoadOptions
 from app.models import Catalogue, LoadSettings, ModelRegistry, ModelsError, adopt_found_models
@@ -790,12 +790,7 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def show_about(self) -> None:
-        QMessageBox.about(
-            self,
-            "About QwQ Desktop",
-            f"<b>QwQ Desktop {__version__}</b><br>Private, offline chat with GGUF models. "
-            "Your conversations stay on this computer.",
-        )
+        QMessageBox.about(self, f"About {APP_NAME}", about_text())
 
     # -- shutdown -----------------------------------------------------------------------------
 

@@ -23,11 +23,11 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from app.paths import app_paths  # noqa: E402
+from app.selftest.tiny_model import ANSWER_SCRIPT, TinyModelSpec, write_tiny_gguf  # noqa: E402
 from app.settings import AppSettings  # noqa: E402
 from app.store import ConversationStore  # noqa: E402
 from app.ui.main_window import MainWindow  # noqa: E402
 from benchmarks.gui_sample import TITLES, seed_sample  # noqa: E402
-from tests.fixtures.tiny_gguf import ANSWER_SCRIPT, TinyModelSpec, write_tiny_gguf  # noqa: E402
 
 
 def _spin(app: QApplication, seconds: float) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ..llama_log import captured_llama_log, error_lines
+from ..llama_runtime import load_llama_backends
 from .report import CheckResult
 from .thresholds import Thresholds
 
@@ -32,6 +33,7 @@ def model_logits(path: Path, tokens: list[int], threads: int | None) -> np.ndarr
     """Logits (len(tokens), n_vocab) of every position, one llama.cpp pass."""
     from llama_cpp import Llama
 
+    load_llama_backends()
     n = len(tokens)
     with captured_llama_log() as log:
         try:

@@ -8,6 +8,7 @@ from pathlib import Path
 from tokenizers import Tokenizer
 
 from ..llama_log import captured_llama_log, error_lines
+from ..llama_runtime import load_llama_backends
 from .gguf_file import GGUFFile
 from .report import CheckResult
 from .texts import TOKENIZER_SAMPLES
@@ -17,6 +18,7 @@ def load_vocab_only(path: Path):
     """A llama.cpp model handle with only the vocabulary loaded (fast, no weights)."""
     from llama_cpp import Llama
 
+    load_llama_backends()
     with captured_llama_log() as log:
         try:
             return Llama(str(path), vocab_only=True, verbose=False)

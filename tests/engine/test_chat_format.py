@@ -4,7 +4,7 @@ import pytest
 
 from app.engine import ChatFormatter, TemplateError, read_model_facts
 from app.engine.chat_format import formatter_for, prompt_as_seen
-from tests.fixtures.tiny_gguf import QWQ_LIKE_TEMPLATE
+from app.selftest.tiny_model import QWQ_LIKE_TEMPLATE
 
 HISTORY = [
     {"role": "system", "content": "Be brief."},

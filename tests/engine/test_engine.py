@@ -17,7 +17,7 @@ from app.engine import (
     TurnFinished,
     choose_threads,
 )
-from tests.fixtures.tiny_gguf import TinyModelSpec, write_tiny_gguf
+from app.selftest.tiny_model import TinyModelSpec, write_tiny_gguf
 
 
 @pytest.fixture(scope="module")

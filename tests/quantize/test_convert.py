@@ -11,6 +11,7 @@ from llama_cpp import Llama
 
 import quantize.convert as convert_module
 from quantize.convert import convert
+from quantize.llama_runtime import load_llama_backends
 from tests.fixtures.hf_repo import HFRepoSpec, from_bf16_bits, write_hf_repo
 from tests.quantize.gguf_edit import copy_gguf
 from tests.quantize.reference_forward import reference_logits
@@ -38,6 +39,7 @@ ARCH_SPECS = {
 
 
 def llama_logits(path, text: str = PROMPT) -> tuple[list[int], np.ndarray]:
+    load_llama_backends()  # raw llama-cpp-python, as the app's engine does it
     llm = Llama(str(path), n_ctx=256, n_batch=256, logits_all=True, verbose=False, n_threads=2)
     try:
         tokens = llm.tokenize(text.encode(), add_bos=False)

@@ -15,10 +15,10 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import pytest  # noqa: E402
 
 from app.paths import app_paths  # noqa: E402
+from app.selftest.tiny_model import LOOP_SCRIPT, TinyModelSpec, write_tiny_gguf  # noqa: E402
 from app.settings import AppSettings  # noqa: E402
 from app.store import ConversationStore  # noqa: E402
 from tests.fixtures.qt_strict import QT_STRICT, threads_must_not_leak  # noqa: E402
-from tests.fixtures.tiny_gguf import LOOP_SCRIPT, TinyModelSpec, write_tiny_gguf  # noqa: E402
 
 HERE = Path(__file__).parent
 LOAD_TIMEOUT_MS = 30_000
