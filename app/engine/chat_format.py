@@ -1,20 +1,20 @@
 """Turn a conversation into the exact prompt text the model sees.
 
-The model's own Jinja chat template (from the GGUF) is rendered in a sandbox. Thinking is stripped
-from earlier assistant turns before rendering (Qwen's rule for QwQ: history keeps final answers
-only), and ``enable_thinking=True`` is passed because some QwQ template copies switch thinking off
-without it. Models without a template (base models) get a plain-text fallback.
+The model's own Jinja chat template (from the GGUF) is rendered in the sandbox the quantiser's
+validation uses too (quantize.chat_template). Thinking is stripped from earlier assistant turns
+before rendering (Qwen's rule for QwQ: history keeps final answers only), and
+``enable_thinking=True`` is passed because some QwQ template copies switch thinking off without
+it. Models without a template (base models) get a plain-text fallback.
 """
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from jinja2 import TemplateError as JinjaTemplateError
-from jinja2.ext import loopcontrols
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from quantize.chat_template import compile_chat_template
 
 from .errors import TemplateError
 from .reasoning import strip_thinking
@@ -41,13 +41,8 @@ class ChatFormatter:
         self.eos_token = eos_token
         self._template = None
         if template:
-            env = ImmutableSandboxedEnvironment(
-                trim_blocks=True, lstrip_blocks=True, extensions=[loopcontrols]
-            )
-            env.globals["raise_exception"] = _raise_exception
-            env.globals["strftime_now"] = _strftime_now
             try:
-                self._template = env.from_string(template)
+                self._template = compile_chat_template(template)
             except JinjaTemplateError as exc:
                 raise TemplateError(
                     f"The model's chat template is invalid ({exc})",
@@ -121,11 +116,3 @@ def _fallback(messages: list[dict], add_generation_prompt: bool) -> RenderedProm
     if add_generation_prompt:
         text += "\n\nAssistant:"
     return RenderedPrompt(text=text, uses_template=False, stop_strings=("\nUser:", "\n\nUser:"))
-
-
-def _raise_exception(message: str):
-    raise JinjaTemplateError(message)
-
-
-def _strftime_now(fmt: str) -> str:
-    return datetime.datetime.now().strftime(fmt)

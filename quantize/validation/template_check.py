@@ -3,9 +3,7 @@ conversation with thinking the way a reasoning model needs."""
 
 from __future__ import annotations
 
-from jinja2 import TemplateError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
-
+from ..chat_template import render_chat_template
 from .gguf_file import GGUFFile
 from .report import CheckResult
 
@@ -16,17 +14,6 @@ CONVERSATION = [
     {"role": "assistant", "content": f"<think>\n{THOUGHT}\n</think>\n\nParis."},
     {"role": "user", "content": "And of Italy?"},
 ]
-
-
-def render_chat_template(template: str, messages: list[dict], **extra) -> str:
-    """Render a Hugging Face chat template the way transformers does (sandboxed Jinja)."""
-
-    def raise_exception(message: str) -> None:
-        raise TemplateError(message)
-
-    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
-    env.globals["raise_exception"] = raise_exception
-    return env.from_string(template).render(messages=messages, add_generation_prompt=True, **extra)
 
 
 def check_chat_template(
