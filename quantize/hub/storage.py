@@ -7,9 +7,12 @@ import errno
 import hashlib
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+
+from filelock import FileLock, Timeout
 
 from ..atomic import fsync_dir, fsync_file
 from .errors import DownloadInProgressError, InsufficientDiskSpaceError
@@ -94,53 +97,39 @@ def sha256_file(path: str | os.PathLike[str], on_bytes: Callable[[int], None] | 
 
 @contextlib.contextmanager
 def exclusive_lock(lock_path: Path, what: str) -> Iterator[None]:
-    """Hold an exclusive, non-blocking lock for one download; DownloadInProgressError if taken.
+    """Hold an exclusive, non-blocking lock named by ``lock_path``; DownloadInProgressError if
+    another holder (this process or another) has it.
 
     The lock belongs to the process: the OS releases it when the process dies, even by SIGKILL.
+    The lock file itself lives in ``lock_file_for(lock_path)``, outside the download folder.
     """
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    handle = open(lock_path, "a+b")  # noqa: SIM115 - closed in finally
+    lock = FileLock(lock_file_for(lock_path), timeout=0)
     try:
-        try:
-            _lock(handle)
-        except OSError as exc:
-            raise DownloadInProgressError(
-                f"{what} is already being downloaded by another process",
-                "wait for it to finish, or stop the other download first",
-            ) from exc
-        try:
-            yield
-        finally:
-            with contextlib.suppress(OSError):
-                lock_path.unlink()
-            _unlock(handle)
+        lock.acquire()
+    except Timeout as exc:
+        raise DownloadInProgressError(
+            f"{what} is already being downloaded by another process",
+            "wait for it to finish, or stop the other download first",
+        ) from exc
+    try:
+        yield
     finally:
-        handle.close()
+        lock.release()
 
 
-def _lock(handle) -> None:
-    if os.name == "nt":
-        import msvcrt
+def lock_file_for(lock_path: Path) -> Path:
+    """The file that carries the lock named by ``lock_path``: in a per-user folder of the
+    system's temporary directory, named after the path's hash.
 
-        handle.seek(0)
-        msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
-    else:
-        import fcntl
-
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-
-
-def _unlock(handle) -> None:
-    with contextlib.suppress(OSError):
-        if os.name == "nt":
-            import msvcrt
-
-            handle.seek(0)
-            msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
-        else:
-            import fcntl
-
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    A lock file must stay after release (deleting it lets a process that opened it just before
+    lock the old file while another creates and locks a new one), and download folders should
+    hold nothing but downloads, so lock files live where the system cleans up.
+    """
+    key = os.path.normcase(str(Path(lock_path).resolve()))
+    user = f"-{os.getuid()}" if hasattr(os, "getuid") else ""
+    folder = Path(tempfile.gettempdir()) / f"qwq-download-locks{user}"
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return folder / f"{hashlib.sha256(key.encode('utf-8')).hexdigest()[:32]}.lock"
 
 
 def place_file(part: Path, dest: Path) -> None:
