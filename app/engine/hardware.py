@@ -1,16 +1,28 @@
-"""What this machine offers: RAM, physical cores, and whether llama.cpp can offload to a GPU."""
+"""What this machine offers: RAM, physical cores, and whether llama.cpp can offload to a GPU.
+
+Memory and core counts come from psutil on every OS; this module adds only what psutil lacks:
+container (cgroup) limits, Apple's performance-core count, and GPU memory (nvidia-smi, or
+Metal's share of the unified memory).
+"""
 
 from __future__ import annotations
 
-import ctypes
-import os
+import contextlib
 import platform
-import re
 import shutil
 import subprocess
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+import psutil
+
+# What psutil does not see: a container's limits (cgroup v2, then v1).
+CGROUP_MEMORY_LIMIT_FILES = (
+    Path("/sys/fs/cgroup/memory.max"),
+    Path("/sys/fs/cgroup/memory/memory.limit_in_bytes"),
+)
+CGROUP_CPU_MAX_FILE = Path("/sys/fs/cgroup/cpu.max")
 
 
 @dataclass
@@ -88,108 +100,35 @@ def llama_gpu_backend() -> str | None:
 
 
 def _memory() -> tuple[int, int]:
-    total = available = 0
-    if sys.platform.startswith("linux"):
-        try:
-            text = Path("/proc/meminfo").read_text()
-            values = {
-                m.group(1): int(m.group(2)) * 1024
-                for m in re.finditer(r"^(\w+):\s+(\d+) kB", text, re.M)
-            }
-            total = values.get("MemTotal", 0)
-            available = values.get("MemAvailable", values.get("MemFree", 0))
-        except OSError:
-            pass
-        limit = _cgroup_memory_limit()
-        if limit and limit < total:
-            total = limit
-            available = min(available, limit)
-    elif sys.platform == "darwin":
-        total = _sysctl_int("hw.memsize")
-        available = _darwin_available(total)
-    elif sys.platform == "win32":
-        total, available = _windows_memory()
-    if not total and hasattr(os, "sysconf"):
-        try:
-            total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-            available = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
-        except (ValueError, OSError):
-            pass
+    """(total, available) RAM from psutil, capped by the container's cgroup memory limit."""
+    memory = psutil.virtual_memory()
+    total, available = int(memory.total), int(memory.available)
+    limit = _cgroup_memory_limit()
+    if limit and limit < total:
+        total = limit
+        available = min(available, limit)
     return total, available or total
 
 
 def _cgroup_memory_limit() -> int | None:
-    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+    for path in CGROUP_MEMORY_LIMIT_FILES:
         try:
-            raw = Path(path).read_text().strip()
+            raw = path.read_text().strip()
         except OSError:
             continue
-        if raw.isdigit() and int(raw) < 2**60:
+        if raw.isdigit() and int(raw) < 2**60:  # cgroup v1 writes a huge number for "no limit"
             return int(raw)
     return None
 
 
-def _sysctl_int(name: str) -> int:
-    try:
-        out = subprocess.run(["sysctl", "-n", name], capture_output=True, text=True, timeout=2)
-        return int(out.stdout.strip())
-    except (OSError, ValueError, subprocess.SubprocessError):
-        return 0
-
-
-def _darwin_available(total: int) -> int:
-    try:
-        out = subprocess.run(["vm_stat"], capture_output=True, text=True, timeout=2).stdout
-    except (OSError, subprocess.SubprocessError):
-        return total
-    page = int(re.search(r"page size of (\d+)", out).group(1)) if "page size" in out else 4096
-    pages = 0
-    for key in ("Pages free", "Pages inactive", "Pages purgeable", "Pages speculative"):
-        m = re.search(rf"{key}:\s+(\d+)", out)
-        if m:
-            pages += int(m.group(1))
-    return pages * page or total
-
-
-def _windows_memory() -> tuple[int, int]:
-    class MemoryStatus(ctypes.Structure):
-        _fields_ = [
-            ("dwLength", ctypes.c_ulong),
-            ("dwMemoryLoad", ctypes.c_ulong),
-            ("ullTotalPhys", ctypes.c_ulonglong),
-            ("ullAvailPhys", ctypes.c_ulonglong),
-            ("ullTotalPageFile", ctypes.c_ulonglong),
-            ("ullAvailPageFile", ctypes.c_ulonglong),
-            ("ullTotalVirtual", ctypes.c_ulonglong),
-            ("ullAvailVirtual", ctypes.c_ulonglong),
-            ("ullAvailExtendedVirtual", ctypes.c_ulonglong),
-        ]
-
-    status = MemoryStatus()
-    status.dwLength = ctypes.sizeof(MemoryStatus)
-    if ctypes.windll.kernel32.GlobalMemoryStatusEx(ctypes.byref(status)):  # type: ignore[attr-defined]
-        return int(status.ullTotalPhys), int(status.ullAvailPhys)
-    return 0, 0
-
-
 def _cores() -> tuple[int, int]:
-    logical = os.cpu_count() or 1
-    if hasattr(os, "sched_getaffinity"):
-        logical = len(os.sched_getaffinity(0)) or logical
-    physical = 0
-    if sys.platform.startswith("linux"):
-        cores = set()
-        for topo in Path("/sys/devices/system/cpu").glob("cpu[0-9]*/topology"):
-            try:
-                package = (topo / "physical_package_id").read_text().strip()
-                core = (topo / "core_id").read_text().strip()
-            except OSError:
-                continue
-            cores.add((package, core))
-        physical = len(cores)
-    elif sys.platform == "darwin":
-        physical = _sysctl_int("hw.perflevel0.physicalcpu") or _sysctl_int("hw.physicalcpu")
-    physical = min(physical or logical, logical)
+    """(physical, logical) cores this process may use: psutil's counts, narrowed by its CPU
+    affinity, macOS's performance cores and the container's CPU quota."""
+    logical = psutil.cpu_count(logical=True) or 1
+    with contextlib.suppress(AttributeError, OSError, psutil.Error):  # no affinity on macOS
+        logical = len(psutil.Process().cpu_affinity()) or logical
+    physical = _performance_cores() or psutil.cpu_count(logical=False) or logical
+    physical = min(physical, logical)
     quota = _cgroup_cpu_quota()
     if quota:
         physical = max(1, min(physical, quota))
@@ -197,9 +136,23 @@ def _cores() -> tuple[int, int]:
     return physical, logical
 
 
+def _performance_cores() -> int | None:
+    """Apple silicon's performance cores (psutil counts the efficiency cores too, and
+    llama.cpp threads on those slow every other thread down); None elsewhere."""
+    if sys.platform != "darwin":
+        return None
+    try:
+        out = subprocess.run(
+            ["sysctl", "-n", "hw.perflevel0.physicalcpu"], capture_output=True, text=True, timeout=2
+        )
+        return int(out.stdout.strip()) or None
+    except (OSError, ValueError, subprocess.SubprocessError):
+        return None  # an Intel Mac has no performance levels
+
+
 def _cgroup_cpu_quota() -> int | None:
     try:
-        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()
+        quota, period = CGROUP_CPU_MAX_FILE.read_text().split()
     except (OSError, ValueError):
         return None
     if quota == "max":
