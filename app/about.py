@@ -12,7 +12,7 @@ try:
     _meta = metadata.metadata(DISTRIBUTION)
     VERSION = _meta["Version"]
     DESCRIPTION = _meta["Summary"] or ""
-    LICENSE = _meta.get("License") or ""
+    LICENSE = _meta.get("License-Expression") or _meta.get("License") or ""
 except metadata.PackageNotFoundError:  # a source tree used without `pip install -e .`
     VERSION, DESCRIPTION, LICENSE = "0+unknown", "", ""
 
