@@ -39,22 +39,41 @@ def test_portable_profile_chooses_cpu_code_at_run_time():
     assert {"-DGGML_NATIVE=OFF", "-DGGML_BACKEND_DL=ON", "-DGGML_CPU_ALL_VARIANTS=ON"} <= set(args)
 
 
-@pytest.mark.skipif(not X86 or sys.platform == "win32", reason="AMX flags are for GCC/Clang on x86")
-def test_host_profile_keeps_native_speed_but_never_amx():
-    args = build_llama.cmake_args("host", "cpu")
-    assert "-DGGML_NATIVE=ON" in args and "-DGGML_BACKEND_DL=ON" in args
-    flags = [a for a in args if a.startswith(("-DCMAKE_C_FLAGS=", "-DCMAKE_CXX_FLAGS="))]
-    assert len(flags) == 2 and all("-mno-amx-tile" in f and "-mno-amx-int8" in f for f in flags)
+AVX2_FLAGS = {"sse4_2", "avx", "f16c", "fma", "bmi2", "avx2"}
+AVX512_FLAGS = {"avx512f", "avx512cd", "avx512vl", "avx512dq", "avx512bw", "avx512vbmi"}
+AMX_VM_FLAGS = AVX2_FLAGS | AVX512_FLAGS | {"avx_vnni", "avx512_vnni", "avx512_bf16", "amx_tile"}
+
+
+@pytest.mark.skipif(not X86 or not sys.platform.startswith("linux"), reason="x86-64 Linux only")
+def test_host_profile_keeps_avx512_but_never_amx():
+    args = build_llama.cmake_args("host", "cpu", AMX_VM_FLAGS)
+    assert "-DGGML_NATIVE=OFF" in args and "-DGGML_BACKEND_DL=ON" in args
+    assert {"-DGGML_AVX2=ON", "-DGGML_AVX512=ON", "-DGGML_AVX512_BF16=ON"} <= set(args)
+    assert {"-DGGML_AMX_TILE=OFF", "-DGGML_AMX_INT8=OFF", "-DGGML_AMX_BF16=OFF"} <= set(args)
+    assert not any("ALL_VARIANTS" in a for a in args)
+
+
+@pytest.mark.skipif(not X86 or not sys.platform.startswith("linux"), reason="x86-64 Linux only")
+def test_host_profile_on_an_avx2_cpu_has_no_avx512():
+    args = build_llama.cmake_args("host", "cpu", AVX2_FLAGS)
+    assert "-DGGML_AVX2=ON" in args and "-DGGML_AVX512=OFF" in args
+    assert "-DGGML_AVX_VNNI=OFF" in args
+
+
+def test_without_cpu_flags_host_falls_back_to_portable():
+    assert build_llama.cmake_args("host", "cpu", set()) == build_llama.cmake_args(
+        "portable", "cpu", set()
+    )
 
 
 def test_the_wheel_cache_key_changes_with_the_flags():
     # pip's own cache ignores CMAKE_ARGS; ours must not.
     keys = {
-        build_llama.cache_key("0.3.36", build_llama.cmake_args(profile, backend))
-        for profile in ("host", "portable")
+        build_llama.cache_key("0.3.36", build_llama.cmake_args(profile, backend, flags))
+        for profile, flags in (("host", AMX_VM_FLAGS), ("host", {"avx2"}), ("portable", set()))
         for backend in ("cpu", "cuda")
     }
-    assert len(keys) == 4
+    assert len(keys) == 6 if X86 and sys.platform.startswith("linux") else len(keys) == 2
 
 
 @pytest.mark.parametrize(
