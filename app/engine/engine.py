@@ -3,6 +3,8 @@
 One thread should own an engine; calls are serialised by a lock. Generation checks the cancel
 event at every token, and llama.cpp's abort callback stops a long prompt evaluation mid-batch.
 The KV cache is reused across turns: a follow-up evaluates only tokens past the common prefix.
+Calls into llama.cpp go through llama-cpp-python's public bindings (llama_calls.py) except the
+few that have none, listed there.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import ctypes
 import random
 import threading
 import time
+import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +26,13 @@ from .detokenizer import IncrementalDetokenizer
 from .errors import LoadCancelledError, ModelLoadError
 from .events import ContextNotice, TextDelta, TurnFinished, TurnResult, TurnStats
 from .hardware import HardwareInfo, probe_hardware
+from .llama_calls import (
+    clear_kv_memory,
+    kv_cache_ggml_type,
+    make_abort_callback,
+    model_vocab,
+    set_abort_callback,
+)
 from .llama_log import LoadReport, capture_llama_log, parse_log
 from .load_progress import ProgressFn, load_progress
 from .model_facts import ModelFacts, read_model_facts
@@ -37,7 +47,6 @@ N_BATCH = 512
 # Context beyond what Qwen2 was trained on (32K) needs YaRN scaling.
 QWEN_NATIVE_CONTEXT = 32768
 YARN_FACTOR = 4
-_GGML_TYPES = {"f32": 0, "f16": 1, "q4_0": 2, "q8_0": 8}
 
 
 @dataclass
@@ -73,10 +82,12 @@ class ChatEngine:
         self.hardware = hardware
         self.load_report = load_report
         self._lock = threading.RLock()
-        self._abort = threading.Event()
-        self._abort_watch: list[threading.Event | None] = [None]
-        self._abort_cb = _make_abort_callback(self._abort, self._abort_watch)
-        self._vocab = llama._model.vocab
+        # One stop event per turn asked for and not yet finished: cancel() sets them all.
+        self._turns_lock = threading.Lock()
+        self._live_turns: weakref.WeakSet[threading.Event] = weakref.WeakSet()
+        self._abort_watch: list[_AnySet | None] = [None]
+        self._abort_cb = make_abort_callback(self._abort_watch)
+        self._vocab = model_vocab(llama)
         self._piece_cache: dict[int, bytes] = {}
         self._eog_cache: dict[int, bool] = {}
         self.formatter = formatter_for(facts)
@@ -149,11 +160,15 @@ class ChatEngine:
         """Forget the KV cache (the next turn evaluates its whole prompt)."""
         with self._lock:
             self.llama.reset()
-            self.llama._ctx.kv_cache_clear()
+            clear_kv_memory(self.llama)
 
     def cancel(self) -> None:
-        """Stop the turn in progress, mid-prompt or mid-reply (safe from any thread)."""
-        self._abort.set()
+        """Stop every turn asked for so far (``stream_chat`` called), running or still waiting
+        to start, mid-prompt or mid-reply; turns asked for later are not affected. Safe from any
+        thread."""
+        with self._turns_lock:
+            for stop in list(self._live_turns):
+                stop.set()
 
     # ---- chat ----------------------------------------------------------------------------
     def chat(
@@ -176,23 +191,35 @@ class ChatEngine:
         params: SamplingParams | None = None,
         cancel: threading.Event | None = None,
     ) -> Iterator[TextDelta | ContextNotice | TurnFinished]:
-        """Stream one assistant turn for ``messages``; the last event is always TurnFinished."""
-        params, notes = enforce_reasoning_rules(params or self.default_sampling(), self.facts)
-        cancel = cancel or threading.Event()
-        with self._lock:
-            if self.llama is None:
-                raise ModelLoadError("The model was closed", "load it again")
-            yield from self._turn(list(messages), params, cancel, notes)
+        """Stream one assistant turn for ``messages``; the last event is always TurnFinished.
+
+        The turn is asked for when this is called, before its first event is read: a ``cancel()``
+        from then on stops it, as does setting ``cancel``.
+        """
+        stop = threading.Event()
+        with self._turns_lock:
+            self._live_turns.add(stop)
+        return self._stream(list(messages), params, _AnySet(stop, cancel or threading.Event()))
+
+    def _stream(self, messages: list[dict], params: SamplingParams | None, cancel: _AnySet):
+        try:
+            params, notes = enforce_reasoning_rules(params or self.default_sampling(), self.facts)
+            with self._lock:
+                if self.llama is None:
+                    raise ModelLoadError("The model was closed", "load it again")
+                yield from self._turn(messages, params, cancel, notes)
+        finally:
+            with self._turns_lock:
+                self._live_turns.discard(cancel.events[0])
 
     def _turn(
         self,
         messages: list[dict],
         params: SamplingParams,
-        cancel: threading.Event,
+        cancel: _AnySet,
         notes: list[str],
     ):
         t_start = time.perf_counter()
-        self._abort.clear()  # cancel() applies to the turn in progress only
         stats = TurnStats(n_ctx=self.n_ctx, notes=list(notes))
         max_tokens = params.max_tokens or self.n_ctx
         reserve = min(max_tokens, max(64, self.n_ctx // 4))
@@ -245,12 +272,12 @@ class ChatEngine:
         budget = _thinking_budget(params, max_tokens, self.facts.is_reasoning)
         # Room kept for the answer when thinking would otherwise fill the context window.
         answer_room = max(16, min(1024, max_tokens // 4, self.n_ctx // 8))
-        ctx = llama._ctx
+        ctx = llama._ctx  # what the sampler samples from (private: see llama_calls.py)
         t_decode = time.perf_counter()
         stop_reason = "length"
         n_out = 0
         while True:
-            if cancel.is_set() or self._abort.is_set():
+            if cancel.is_set():
                 stop_reason = "cancelled"
                 break
             if n_out >= max_tokens:
@@ -306,25 +333,26 @@ class ChatEngine:
         yield TurnFinished(TurnResult(stops.answer(parser.answer), parser.thinking, stats))
 
     # ---- llama.cpp helpers -----------------------------------------------------------------
-    def _eval_abortable(self, tokens: list[int], cancel: threading.Event) -> bool:
-        """Evaluate ``tokens``; False if ``cancel`` (or ``self.cancel()``) stopped it.
+    def _eval_abortable(self, tokens: list[int], cancel: _AnySet) -> bool:
+        """Evaluate ``tokens``; False if ``cancel`` (set by the caller or ``self.cancel()``)
+        stopped it.
 
         llama.cpp polls the abort callback between graph nodes, so a Stop interrupts even one
         long batch of a big model.
         """
-        if cancel.is_set() or self._abort.is_set():
+        if cancel.is_set():
             return False
         self._abort_watch[0] = cancel
-        _set_abort_callback(self.llama, self._abort_cb)
+        set_abort_callback(self.llama, self._abort_cb)
         try:
             self.llama.eval(tokens)
-            return not (self._abort.is_set() or cancel.is_set())
+            return not cancel.is_set()
         except RuntimeError:
-            if self._abort.is_set() or cancel.is_set():
+            if cancel.is_set():
                 return False
             raise
         finally:
-            _set_abort_callback(self.llama, None)
+            set_abort_callback(self.llama, None)
             self._abort_watch[0] = None
 
     def _piece(self, token: int) -> bytes:
@@ -373,25 +401,14 @@ def _common_prefix(a, b: Sequence[int]) -> int:
     return n
 
 
-def _make_abort_callback(flag: threading.Event, watched: list[threading.Event | None]):
-    """A ggml abort callback: true once ``flag`` or the watched cancel event is set."""
-    import llama_cpp
+class _AnySet:
+    """Set when any of its events is: a turn's own stop event and the caller's cancel event."""
 
-    @llama_cpp.ggml_abort_callback
-    def abort(_data) -> bool:
-        cancel = watched[0]
-        return flag.is_set() or (cancel is not None and cancel.is_set())
+    def __init__(self, *events: threading.Event) -> None:
+        self.events = events
 
-    return abort
-
-
-def _set_abort_callback(llama, callback) -> None:
-    import llama_cpp
-
-    fn = llama_cpp.llama_cpp._lib.llama_set_abort_callback
-    fn.argtypes = [ctypes.c_void_p, llama_cpp.ggml_abort_callback, ctypes.c_void_p]
-    fn.restype = None
-    fn(llama._ctx.ctx, callback or llama_cpp.ggml_abort_callback(), None)
+    def is_set(self) -> bool:
+        return any(event.is_set() for event in self.events)
 
 
 def rope_overrides(facts: ModelFacts, n_ctx: int) -> dict:
@@ -433,8 +450,8 @@ def _load_llama(
         n_batch=N_BATCH,
         n_ubatch=N_BATCH,
         flash_attn=plan.flash_attn,
-        type_k=_GGML_TYPES[plan.kv_cache_type],
-        type_v=_GGML_TYPES[plan.kv_cache_type],
+        type_k=kv_cache_ggml_type(plan.kv_cache_type),
+        type_v=kv_cache_ggml_type(plan.kv_cache_type),
         verbose=False,
     )
     if seed is not None:

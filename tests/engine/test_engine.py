@@ -20,20 +20,6 @@ from app.engine import (
 from app.selftest.tiny_model import TinyModelSpec, write_tiny_gguf
 
 
-@pytest.fixture(scope="module")
-def answer_engine(tiny_answer_gguf):
-    engine = ChatEngine.load(tiny_answer_gguf, LoadOptions(n_ctx=2048, n_threads=1))
-    yield engine
-    engine.close()
-
-
-@pytest.fixture(scope="module")
-def loop_engine(tiny_loop_gguf):
-    engine = ChatEngine.load(tiny_loop_gguf, LoadOptions(n_ctx=4096, n_threads=1))
-    yield engine
-    engine.close()
-
-
 def ask(text: str) -> list[dict]:
     return [{"role": "user", "content": text}]
 
