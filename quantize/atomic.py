@@ -1,19 +1,59 @@
 """Atomic output files: a writer fills a temporary path beside the target, which is renamed into
 place only after it was completed and flushed to disk. A failed or interrupted run leaves no
-output file behind (and never a half-written one under the final name)."""
+output file behind (and never a half-written one under the final name).
+
+Temporary files are named ``.<target name>.<8 hex digits>.partial``. Only a process killed
+outright (SIGKILL, power loss) leaves one behind, or one whose file is still held open where the
+OS cannot delete an open file (Windows); ``remove_stale_partials`` recognises and deletes these
+by that name, and nothing else.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+
+_PARTIAL_RE = re.compile(r"^\.(?P<target>.+)\.[0-9a-f]{8}\.partial$")
 
 
 def temporary_sibling(target: Path) -> Path:
     """A unique hidden path in the target's folder (same file system, so rename is atomic)."""
     return target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.partial")
+
+
+def partial_target(path: Path) -> str | None:
+    """The target name a temporary file of ``atomic_path`` was written for, or None when
+    ``path`` is not named like one."""
+    match = _PARTIAL_RE.match(path.name)
+    return match.group("target") if match else None
+
+
+@dataclass(frozen=True)
+class RemovedFile:
+    path: Path
+    size: int
+
+
+def remove_stale_partials(folder: Path, target: str | None = None) -> list[RemovedFile]:
+    """Delete the temporary files an earlier, killed writer left in ``folder`` (not recursive):
+    all of them, or only those for the file named ``target``. Call it only while no other
+    process writes there. Returns what was removed."""
+    removed: list[RemovedFile] = []
+    with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+        for path in sorted(Path(folder).iterdir()):
+            name = partial_target(path)
+            if name is None or (target is not None and name != target) or path.is_symlink():
+                continue
+            with contextlib.suppress(OSError):  # gone meanwhile, or still open (Windows)
+                size = path.stat().st_size
+                path.unlink()
+                removed.append(RemovedFile(path, size))
+    return removed
 
 
 @contextlib.contextmanager
@@ -30,7 +70,9 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
         os.replace(tmp, final)
         fsync_dir(final.parent)
     finally:
-        with contextlib.suppress(FileNotFoundError):
+        # OSError beyond "not found": the file is still open elsewhere and the OS cannot delete
+        # it (Windows); remove_stale_partials deletes it on the next start.
+        with contextlib.suppress(OSError):
             tmp.unlink()
 
 

@@ -1,19 +1,34 @@
 """qwq-quantize: Hugging Face safetensors -> GGUF -> Q4_K_M (or Q5_K_M, Q6_K, Q8_0), validated.
 
 Exit codes: 0 success, 1 validation failed, 2 bad input or a step failed (the message says why
-and what to do), 130 interrupted. validate exits 0 when no check failed: a skipped check is shown
-as SKIP and listed in the report, but does not fail the run.
+and what to do), 130 stopped on request (SIGTERM, Ctrl+C, Ctrl+Break, the cancel file) or
+interrupted. validate exits 0 when no check failed: a skipped check is shown as SKIP and listed
+in the report, but does not fail the run.
+
+``--progress jsonl`` replaces the human output on stdout (or ``--progress-file``) by one JSON
+event per line (schema in quantize.events). ``--cancel-file PATH`` stops the run gracefully
+when PATH appears, like SIGTERM (the tool deletes PATH once it has taken the request): the way
+to stop it from a program on Windows, where SIGTERM would kill it outright. A stopped run
+removes its temporary files, keeps the steps it finished and exits with 130; a run that was
+killed outright leaves temporary files that the next run removes on start (and reports).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
+import traceback
+from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import QuantizeToolError
+from .events import Cancelled, ErrorInfo, Event, Failed, Result, Started, StepFinished, StepStarted
+from .reporting import JsonLinesReporter, Reporter, TerminalReporter
+from .run_control import CancelToken, RunCancelled, cancellation
 
 EXIT_OK, EXIT_INVALID, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_CANCELLED = EXIT_INTERRUPTED
 
 
 def _add_convert(sub) -> None:
@@ -93,68 +108,115 @@ def _add_all(sub) -> None:
     p.set_defaults(run=_run_all)
 
 
+def _add_run_options(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
+    """Options of every command, accepted before and after the command's name."""
+
+    def default(value):
+        return value if defaults else argparse.SUPPRESS
+
+    parser.add_argument(
+        "--progress",
+        choices=["bars", "jsonl"],
+        default=default("bars"),
+        help="bars: human output, progress bars on stderr; jsonl: one JSON event per line "
+        "instead (schema in quantize/events.py)",
+    )
+    parser.add_argument(
+        "--progress-file",
+        type=Path,
+        default=default(None),
+        help="write the jsonl events to this file instead of stdout",
+    )
+    parser.add_argument(
+        "--cancel-file",
+        type=Path,
+        default=default(None),
+        help="stop gracefully, as on SIGTERM, when this file appears (how a program stops a "
+        "run on Windows); exit code 130",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="qwq-quantize",
         description="Convert Hugging Face safetensors to GGUF, quantise and validate the result.",
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    _add_run_options(parser, defaults=True)
     sub = parser.add_subparsers(dest="command", required=True)
     _add_convert(sub)
     _add_quantize(sub)
     _add_validate(sub)
     _add_fetch(sub)
     _add_all(sub)
+    for command in sub.choices.values():
+        _add_run_options(command, defaults=False)
     return parser
 
 
-def _run_convert(args) -> int:
-    from .convert import convert
-    from .progress import byte_progress
+def _sweep(reporter: Reporter, output: Path) -> None:
+    """Remove this output's temporary files that a killed earlier run left beside it."""
+    from .run_control import sweep_partials
 
-    with byte_progress("convert", not args.quiet) as progress:
-        result = convert(
-            args.model_dir,
-            args.output,
-            args.outtype,
-            chunk_bytes=args.chunk_mb * 1024 * 1024,
-            progress=progress,
-        )
-    print(
+    reporter.emit(sweep_partials(output.parent, target=output.name))
+
+
+def _run_convert(args, reporter: Reporter, cancel: CancelToken) -> int:
+    from .convert import convert
+    from .reporting import progress_callback
+
+    _sweep(reporter, args.output)
+    reporter.emit(StepStarted("convert", "convert"))
+    result = convert(
+        args.model_dir,
+        args.output,
+        args.outtype,
+        chunk_bytes=args.chunk_mb * 1024 * 1024,
+        progress=progress_callback(reporter, "convert", "bytes"),
+        cancel=cancel.event,
+    )
+    reporter.emit(StepFinished("convert", str(result.path), result.bytes_written, result.seconds))
+    message = (
         f"wrote {result.path} ({result.architecture}, {result.outtype}, "
         f"{result.n_tensors} tensors, "
         f"{result.bytes_written / 1e9:.2f} GB) in {result.seconds:.1f} s"
     )
+    reporter.emit(Result("convert", True, EXIT_OK, output=str(result.path), message=message))
     return EXIT_OK
 
 
-def _run_quantize(args) -> int:
-    from .progress import count_progress
+def _run_quantize(args, reporter: Reporter, cancel: CancelToken) -> int:
     from .quantizer import quantize
+    from .reporting import progress_callback
 
-    with count_progress(f"quantize {args.qtype}", not args.quiet) as progress:
-        result = quantize(
-            args.model,
-            args.output,
-            args.qtype,
-            threads=args.threads,
-            imatrix=args.imatrix,
-            progress=progress,
-        )
+    _sweep(reporter, args.output)
+    reporter.emit(StepStarted("quantize", f"quantize {args.qtype}"))
+    result = quantize(
+        args.model,
+        args.output,
+        args.qtype,
+        threads=args.threads,
+        imatrix=args.imatrix,
+        progress=progress_callback(reporter, "quantize", "tensors"),
+        cancel=cancel.event,
+    )
+    reporter.emit(StepFinished("quantize", str(result.path), result.output_bytes, result.seconds))
     extra = (
         f", importance matrix with {result.imatrix_entries} entries"
         if result.imatrix_entries
         else ""
     )
-    print(
+    message = (
         f"wrote {result.path} ({result.qtype}, {result.output_bytes / 1e9:.2f} GB{extra}) "
         f"in {result.seconds:.1f} s"
     )
+    reporter.emit(Result("quantize", True, EXIT_OK, output=str(result.path), message=message))
     return EXIT_OK
 
 
-def _run_validate(args) -> int:
+def _run_validate(args, reporter: Reporter, cancel: CancelToken) -> int:
     from .atomic import atomic_write_text
+    from .events import Log
     from .validation import validate
     from .validation.gguf_file import GGUFFile
     from .validation.thresholds import Thresholds, thresholds_for
@@ -171,38 +233,58 @@ def _run_validate(args) -> int:
             else base.max_ppl_ratio,
         )
     text = args.text.read_text(encoding="utf-8") if args.text else None
-    report = validate(
-        args.model,
-        args.source,
-        args.reference,
-        text=text,
-        max_tokens=args.max_tokens,
-        threads=args.threads,
-        thresholds=limits,
-    )
-    print(report.to_table())
+    reporter.emit(StepStarted("validate", "validate"))
+    with cancel.interruptible():  # writes nothing until the report: stops at once
+        report = validate(
+            args.model,
+            args.source,
+            args.reference,
+            text=text,
+            max_tokens=args.max_tokens,
+            threads=args.threads,
+            thresholds=limits,
+        )
+    reporter.emit(Log(report.to_table()))
     if args.json:
         atomic_write_text(args.json, report.to_json())
-    return EXIT_OK if report.passed else EXIT_INVALID
+    reporter.emit(StepFinished("validate", str(args.json) if args.json else None))
+    code = EXIT_OK if report.passed else EXIT_INVALID
+    reporter.emit(
+        Result(
+            "validate",
+            report.passed,
+            code,
+            report=str(args.json) if args.json else None,
+            validation_passed=report.passed,
+        )
+    )
+    return code
 
 
-def _run_fetch(args) -> int:
+def _run_fetch(args, reporter: Reporter, cancel: CancelToken) -> int:
     from .fetch import fetch
-    from .progress import download_progress
+    from .reporting import download_callback
 
     folder = args.dir or Path(args.repo_id.split("/")[-1])
-    with download_progress(not args.quiet) as progress:
+    reporter.emit(StepStarted("fetch", f"fetch {args.repo_id}"))
+    with cancel.interruptible():  # partial downloads are kept and resume: no boundary needed
         result = fetch(
-            args.repo_id, folder, revision=args.revision, token=args.token, progress=progress
+            args.repo_id,
+            folder,
+            revision=args.revision,
+            token=args.token,
+            progress=download_callback(reporter),
         )
-    print(
+    reporter.emit(StepFinished("fetch", str(result.folder), result.total_bytes))
+    message = (
         f"fetched {result.repo_id}@{result.commit_sha[:12]} into {result.folder} "
         f"({len(result.files)} files, {result.total_bytes / 1e9:.2f} GB, sha256 verified)"
     )
+    reporter.emit(Result("fetch", True, EXIT_OK, output=str(result.folder), message=message))
     return EXIT_OK
 
 
-def _run_all(args) -> int:
+def _run_all(args, reporter: Reporter, cancel: CancelToken) -> int:
     from .pipeline import RunPlan, run_all
 
     work = args.dir or Path(args.repo_id.split("/")[-1] + "-gguf")
@@ -214,28 +296,94 @@ def _run_all(args) -> int:
         threads=args.threads,
         imatrix=args.imatrix,
         estimate_only=args.estimate_only,
-        show_progress=not args.quiet,
+        reporter=reporter,
+        cancel=cancel,
     )
     if args.estimate_only:
+        reporter.emit(Result("all", True, EXIT_OK, ran=result.ran, skipped=result.skipped))
         return EXIT_OK
-    if result.validation_passed:
-        print(f"done: {plan.quantized} (validated, report {plan.report})")
-        return EXIT_OK
-    print(f"validation FAILED: see {plan.report}", file=sys.stderr)
-    return EXIT_INVALID
+    passed = bool(result.validation_passed)
+    message = (
+        f"done: {plan.quantized} (validated, report {plan.report})"
+        if passed
+        else f"validation FAILED: see {plan.report}"
+    )
+    code = EXIT_OK if passed else EXIT_INVALID
+    reporter.emit(
+        Result(
+            "all",
+            passed,
+            code,
+            output=str(plan.quantized),
+            report=str(plan.report),
+            validation_passed=passed,
+            ran=result.ran,
+            skipped=result.skipped,
+            message=message,
+        )
+    )
+    return code
+
+
+class _StepTracker:
+    """Passes events on and remembers the step in progress (for an error's report)."""
+
+    def __init__(self, reporter: Reporter) -> None:
+        self.reporter = reporter
+        self.step: str | None = None
+
+    def emit(self, event: Event) -> None:
+        if isinstance(event, StepStarted):
+            self.step = event.step
+        elif isinstance(event, StepFinished):
+            self.step = None
+        self.reporter.emit(event)
+
+
+@contextlib.contextmanager
+def _reporter(args) -> Iterator[Reporter]:
+    if args.progress != "jsonl":
+        yield TerminalReporter(bars=not args.quiet)
+    elif args.progress_file is None:
+        yield JsonLinesReporter(sys.stdout)
+    else:
+        with open(args.progress_file, "w", encoding="utf-8") as stream:
+            yield JsonLinesReporter(stream)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the qwq-quantize command."""
+    from .hub import DownloadCancelled
+
     args = build_parser().parse_args(argv)
-    try:
-        return args.run(args)
-    except QuantizeToolError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_ERROR
-    except KeyboardInterrupt:
-        print("interrupted; no partial output was left behind", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    with _reporter(args) as sink, cancellation(args.cancel_file) as cancel:
+        if isinstance(sink, JsonLinesReporter):
+            sink.on_broken = cancel.request  # the parent stopped listening: stop the run
+        reporter = _StepTracker(sink)
+        reporter.emit(Started(args.command))
+        try:
+            return args.run(args, reporter, cancel)
+        except RunCancelled as exc:
+            message = f"{exc.message}. {exc.hint}"
+            reporter.emit(
+                Cancelled(exc.step or reporter.step, exc.finished, EXIT_CANCELLED, message)
+            )
+        except DownloadCancelled as exc:  # a fetch stopped on request: the partial file stays
+            message = f"{exc.message}; {exc.hint}"
+            reporter.emit(Cancelled(reporter.step, [], EXIT_CANCELLED, message))
+        except KeyboardInterrupt:
+            message = "interrupted; no partial output was left behind"
+            reporter.emit(Cancelled(reporter.step, [], EXIT_INTERRUPTED, message))
+        except QuantizeToolError as exc:
+            reporter.emit(Failed(reporter.step, ErrorInfo.from_exception(exc), EXIT_ERROR))
+            return EXIT_ERROR
+        except Exception as exc:  # a bug: the stream says so, with the traceback on stderr
+            if args.progress != "jsonl":
+                raise
+            reporter.emit(Failed(reporter.step, ErrorInfo.from_exception(exc), EXIT_ERROR))
+            traceback.print_exc()
+            return EXIT_ERROR
+        return EXIT_CANCELLED
 
 
 if __name__ == "__main__":

@@ -3,7 +3,9 @@
 Nothing is loaded whole: the plan (names, shapes, types) comes from the shard headers, the GGUF
 header and tensor table are written from the plan, and then each tensor is copied block by block
 from memory-mapped shards into the output. Peak memory is one block (``chunk_bytes``) plus the
-tokenizer, whatever the model size. The output appears under its final name only when complete.
+tokenizer, whatever the model size. The output appears under its final name only when complete;
+a set ``cancel`` event stops the conversion after the current block (RunCancelled), and the
+temporary file is removed.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import contextlib
 import math
 import os
 import shutil
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,6 +40,7 @@ from .architectures import (
 from .atomic import atomic_path
 from .checkpoint import Checkpoint, TensorRef, copy_rows, gather_rows, read_rows
 from .errors import InsufficientDiskError, ModelRepoError
+from .run_control import RunCancelled
 from .vocab import build_vocab
 
 OUT_TYPES = {
@@ -214,8 +218,10 @@ def convert(
     *,
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
     progress: ProgressFn | None = None,
+    cancel: threading.Event | None = None,
 ) -> ConvertResult:
-    """Convert the Hugging Face model in ``model_dir`` into the GGUF file ``output``."""
+    """Convert the Hugging Face model in ``model_dir`` into the GGUF file ``output``; a set
+    ``cancel`` stops it at the next block boundary with RunCancelled."""
     started = time.perf_counter()
     model_dir, output = Path(model_dir), Path(output)
     hp = hparams_from_config(load_config(model_dir))
@@ -234,6 +240,8 @@ def convert(
         done += n
         if progress:
             progress(done, total_in, name)
+        if cancel is not None and cancel.is_set():
+            raise RunCancelled("convert")
 
     with (
         atomic_path(output) as tmp,

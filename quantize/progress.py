@@ -1,17 +1,14 @@
-"""Terminal progress bars for the CLI (tqdm on stderr); the library takes plain callbacks.
+"""Terminal progress bars (tqdm on stderr) for the command line's TerminalReporter.
 
-Bars appear with the first report, so a command that fails early prints only its error.
+A bar appears with the first report, so a command that fails early prints only its error.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator
-
 from tqdm import tqdm
 
 
-class _Bar:
+class Bar:
     """One lazily created tqdm bar, reset when its total or label changes."""
 
     def __init__(self, enabled: bool, **options) -> None:
@@ -39,38 +36,3 @@ class _Bar:
         if self.bar is not None:
             self.bar.close()
             self.bar = None
-
-
-@contextlib.contextmanager
-def byte_progress(desc: str, enabled: bool = True) -> Iterator[Callable[[int, int, str], None]]:
-    """A callback (done bytes, total bytes, label) drawing a byte progress bar."""
-    bar = _Bar(enabled, desc=desc, unit="B", unit_scale=True)
-    try:
-        yield lambda done, total, label: bar.show(done, total, note=label)
-    finally:
-        bar.close()
-
-
-@contextlib.contextmanager
-def count_progress(desc: str, enabled: bool = True) -> Iterator[Callable[[int, int, str], None]]:
-    """A callback (index, count, label) drawing a tensor-count progress bar."""
-    bar = _Bar(enabled, desc=desc, unit="tensor")
-    try:
-        yield lambda index, count, label: bar.show(index, count, note=label)
-    finally:
-        bar.close()
-
-
-@contextlib.contextmanager
-def download_progress(enabled: bool = True) -> Iterator[Callable]:
-    """A quantize.hub progress callback drawing one byte bar per file."""
-    bar = _Bar(enabled, unit="B", unit_scale=True)
-
-    def update(report) -> None:
-        note = "" if report.phase == "downloading" else report.phase
-        bar.show(report.done, report.total, key=report.filename, note=note)
-
-    try:
-        yield update
-    finally:
-        bar.close()

@@ -3,6 +3,12 @@
 Using llama.cpp's code means the Q4_K_M recipe (which tensors get Q6_K, which Q4_K) is exactly the
 one the official GGUFs use. The output is written beside the target and renamed into place only
 when llama.cpp reports success.
+
+llama.cpp offers no way to abort a quantisation. With a ``cancel`` event the call runs on a helper
+thread; once the event is set, that thread is parked for good at the next tensor boundary (in
+llama.cpp's per-tensor log line) and the temporary file is removed (on Windows, where an open
+file cannot be deleted, the next run's start removes it). The process is expected to exit soon
+after a cancelled quantisation: the parked thread holds llama.cpp's output file until then.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ import contextlib
 import ctypes
 import os
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -25,6 +32,7 @@ from .gguf_reader import GGUFHeader
 from .imatrix import ImportanceMatrix, load_imatrix
 from .llama_log import captured_llama_log, error_lines
 from .llama_runtime import load_llama_backends
+from .run_control import RunCancelled
 
 # Supported target types: llama_ftype value and approximate bits per weight of a dense model.
 QUANT_TYPES = {
@@ -82,8 +90,10 @@ def quantize(
     threads: int | None = None,
     imatrix: str | os.PathLike[str] | None = None,
     progress: ProgressFn | None = None,
+    cancel: threading.Event | None = None,
 ) -> QuantizeResult:
-    """Quantise the GGUF ``source`` to ``qtype`` and write it atomically to ``output``."""
+    """Quantise the GGUF ``source`` to ``qtype`` and write it atomically to ``output``; a set
+    ``cancel`` stops it at the next tensor boundary with RunCancelled."""
     import llama_cpp
 
     load_llama_backends()
@@ -106,14 +116,19 @@ def quantize(
     params = llama_cpp.llama_model_quantize_default_params()
     params.ftype = QUANT_TYPES[qtype][0]
     params.nthread = threads or 0
+    parked = threading.Event()
     with (
         _imatrix_attached(params, matrix),
         atomic_path(output) as tmp,
-        captured_llama_log(_progress_parser(progress)) as log,
+        captured_llama_log(_progress_parser(progress, cancel, parked)) as log,
     ):
-        status = llama_cpp.llama_model_quantize(
-            str(source).encode(), str(tmp).encode(), ctypes.byref(params)
-        )
+
+        def run() -> int:
+            return llama_cpp.llama_model_quantize(
+                str(source).encode(), str(tmp).encode(), ctypes.byref(params)
+            )
+
+        status = run() if cancel is None else _cancellable(run, cancel, parked)
         if status != 0:
             raise QuantizationError(
                 f"llama.cpp could not quantise {source.name}: "
@@ -178,14 +193,35 @@ def _set_override(slot, key: str, value: int | str) -> None:
         slot.value.val_i64 = value
 
 
-def _progress_parser(progress: ProgressFn | None):
-    """Turn llama.cpp's per-tensor "[ 12/ 339] blk.0.attn_q.weight" lines into progress calls."""
-    if progress is None:
+def _cancellable(run: Callable[[], int], cancel: threading.Event, parked: threading.Event) -> int:
+    """``run()`` on a helper thread; RunCancelled once it is parked after a cancel request."""
+    outcome: list[int] = []
+    worker = threading.Thread(target=lambda: outcome.append(run()), name="quantize", daemon=True)
+    worker.start()
+    while worker.is_alive():
+        if parked.wait(0.1):
+            raise RunCancelled("quantize")
+    if not outcome:
+        raise QuantizationError("llama.cpp's quantisation ended without a status", "")
+    return outcome[0]
+
+
+def _progress_parser(
+    progress: ProgressFn | None, cancel: threading.Event | None, parked: threading.Event
+):
+    """Turn llama.cpp's per-tensor "[ 12/ 339] blk.0.attn_q.weight" lines into progress calls;
+    park the quantising thread at such a line (a tensor boundary) once ``cancel`` is set."""
+    if progress is None and cancel is None:
         return None
 
     def on_line(line: str) -> None:
         match = _PROGRESS_RE.match(line)
-        if match:
+        if not match:
+            return
+        if cancel is not None and cancel.is_set():
+            parked.set()
+            threading.Event().wait()  # never returns: llama.cpp cannot be aborted
+        if progress is not None:
             progress(int(match.group(1)), int(match.group(2)), match.group(3))
 
     return on_line
