@@ -8,7 +8,6 @@ tool. ``drain()`` lets it go on.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import subprocess
 import sys
@@ -22,6 +21,8 @@ PIPE_BYTES = 4096
 
 class HeldChild:
     def __init__(self, args: list[str], stderr: Path) -> None:
+        import fcntl  # Linux only: the tests using it are skipped elsewhere
+
         read_end, write_end = os.pipe()
         fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
