@@ -14,13 +14,15 @@ class ModelFileError(EngineError):
 
 
 class InsufficientMemoryError(EngineError):
-    """The memory planner refuses: the model does not fit. ``alternatives`` lists what would."""
+    """The memory planner refuses: the model does not fit. ``actions`` say what would, as data:
+    ``Action("load", "Load with 8K context", {"n_ctx": 8192})`` (``kv_cache_type`` too where a
+    quantised KV cache is what fits), or "quantization" / "free-memory" when no setting of
+    this file fits."""
 
-    def __init__(
-        self, message: str, hint: str | None = None, alternatives: list[str] | None = None
-    ):
-        super().__init__(message, hint)
-        self.alternatives = alternatives or []
+    @property
+    def alternatives(self) -> list[str]:
+        """The actions' labels (for a report; act on ``actions``)."""
+        return [action.label for action in self.actions]
 
 
 class ContextOverflowError(EngineError):

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from app.errors import Action
+
 from .errors import InsufficientMemoryError
 from .hardware import HardwareInfo
 from .model_facts import ModelFacts
@@ -216,22 +218,37 @@ def _refusal(
         if hw.gpu_backend and not hw.unified_memory
         else 0
     )
-    alternatives: list[str] = []
+    # What would fit, as actions the GUI offers as buttons; the hint says the same in words.
+    actions: list[Action] = []
+    words: list[str] = []
     for ctx in _candidates(facts, None):
         if ctx < wanted_ctx and _fit(facts, hw, ctx, kv_type, n_gpu_layers):
-            alternatives.append(f"{_ctx_label(ctx)} context")
+            label = _ctx_label(ctx)
+            actions.append(Action("load", f"Load with {label} context", {"n_ctx": ctx}))
+            words.append(f"{label} context")
             break
     if kv_type == "f16":
         for ctx in [wanted_ctx, *_candidates(facts, None)]:
             if ctx <= wanted_ctx and _fit(facts, hw, ctx, "q8_0", n_gpu_layers):
-                alternatives.append(f"q8_0 KV cache at {_ctx_label(ctx)} context")
+                label = _ctx_label(ctx)
+                params = {"n_ctx": ctx, "kv_cache_type": "q8_0"}
+                actions.append(Action("load", f"Use q8_0 KV cache ({label} context)", params))
+                words.append(f"q8_0 KV cache at {label} context")
                 break
-    if not alternatives:
+    if not actions:
         smaller = int(weights * 3.9 / 4.85)  # Q4_K_M is ~4.85 bits/weight, Q3_K_M ~3.9
-        alternatives.append(f"a smaller quantisation such as Q3_K_M (weights about {_gb(smaller)})")
-        alternatives.append("closing other applications to free memory")
+        words.append(f"a smaller quantisation such as Q3_K_M (weights about {_gb(smaller)})")
+        words.append("closing other applications to free memory")
+        actions.append(
+            Action(
+                "quantization",
+                f"Use a smaller quantisation such as Q3_K_M (weights about {_gb(smaller)})",
+                {"quant": "Q3_K_M", "weights_bytes": smaller},
+            )
+        )
+        actions.append(Action("free-memory", "Close other applications to free memory"))
     message = (
         f"{facts.name} needs {_gb(need)} {'even ' if even else ''}at {_ctx_label(wanted_ctx)} "
         f"context, {_gb(free)} free"
     )
-    return InsufficientMemoryError(message, "try " + ", or ".join(alternatives), alternatives)
+    return InsufficientMemoryError(message, "try " + ", or ".join(words), actions=actions)

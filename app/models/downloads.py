@@ -1,8 +1,11 @@
 """The download queue: one file at a time in a background thread, with pause, resume, cancel
-and progress (speed, time left). No Qt: the GUI bridge and the CLI both sit on top of it.
+and progress (speed, time left). No Qt: the GUI runs its worker loop as a job on its own job
+layer (``runner``), anything else on a plain thread.
 
-Unfinished tasks are saved in ``<data>/downloads.json``; a new manager (after the app was
-closed or killed) lists them as paused, and resuming continues from the bytes on disk.
+A failed task keeps its error as the typed exception (``DownloadTask.error``: message, hint,
+expected-or-bug), never as text to be parsed back. Unfinished tasks are saved in
+``<data>/downloads.json``; a new manager (after the app was closed or killed) lists them as
+paused, and resuming continues from the bytes on disk.
 """
 
 from __future__ import annotations
@@ -16,8 +19,8 @@ from dataclasses import asdict, dataclass, field, replace
 from enum import Enum
 
 from app.atomic import atomic_write_text
-from app.errors import AppError
-from quantize.hub import DownloadCancelled, DownloadProgress, HubError, discard_partial
+from app.errors import UserFacingError, as_user_error
+from quantize.hub import DownloadCancelled, DownloadProgress, discard_partial
 
 from .catalogue import Catalogue, CatalogueEntry, load_catalogue
 from .install import download_target, install_download
@@ -57,8 +60,7 @@ class DownloadTask:
     total_bytes: int | None = None
     speed: float | None = None
     eta: float | None = None
-    error: str | None = None
-    error_kind: str | None = None
+    error: UserFacingError | None = None  # why a FAILED task stopped
     model_name: str | None = None
 
     @property
@@ -66,9 +68,16 @@ class DownloadTask:
         return min(1.0, self.done_bytes / self.total_bytes) if self.total_bytes else None
 
     def to_dict(self) -> dict:
-        data = asdict(self)
+        data = asdict(replace(self, error=None))
         data["state"] = self.state.value
         data["settings"] = self.settings.to_dict()
+        if self.error is not None:
+            error = self.error
+            data["error"] = {
+                "message": error.message,
+                "hint": error.hint,
+                "bug": not error.expected,
+            }
         return data
 
     @classmethod
@@ -76,17 +85,35 @@ class DownloadTask:
         fields_ = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         fields_["state"] = TaskState(fields_.get("state", "paused"))
         fields_["settings"] = LoadSettings.from_dict(fields_.get("settings"))
+        error = fields_.get("error")
+        if isinstance(error, dict):
+            fields_["error"] = UserFacingError(
+                str(error.get("message") or "The download failed"),
+                error.get("hint"),
+                expected=not error.get("bug"),
+            )
+        elif error is not None:  # written by an older version: the sentence as it was
+            fields_["error"] = UserFacingError(str(error))
         return cls(**fields_)
 
 
 Listener = Callable[[DownloadTask], None]
+Runner = Callable[[Callable[[], None]], None]
+
+
+def _thread_runner(work: Callable[[], None]) -> threading.Thread:
+    thread = threading.Thread(target=work, name="model-downloads", daemon=True)
+    thread.start()
+    return thread
 
 
 class DownloadManager:
     """Queue of Hub downloads that install models into a ModelRegistry.
 
     ``listener(task)`` is called (from the worker thread) on every change; keep it quick.
-    Call ``shutdown()`` before exiting: it pauses the running download and joins the thread.
+    ``runner(work)`` runs the worker loop in the background (default: a thread of its own,
+    which ``shutdown`` joins; the GUI passes its job layer's, and waits for it there).
+    Call ``shutdown()`` before exiting: it pauses the running download and stops the loop.
     """
 
     def __init__(
@@ -96,18 +123,21 @@ class DownloadManager:
         catalogue: Catalogue | None = None,
         token: str | bool | None = None,
         listener: Listener | None = None,
+        runner: Runner | None = None,
     ) -> None:
         self.registry = registry
         self.catalogue = catalogue or load_catalogue()
         self.token = token
         self.listener = listener
+        self.runner = runner
         self.state_file = registry.paths.data_dir / "downloads.json"
         self._tasks: dict[str, DownloadTask] = {}
         self._cancel_requested: set[str] = set()
         self._running_id: str | None = None
         self._stop_event: threading.Event | None = None
         self._cond = threading.Condition()
-        self._thread: threading.Thread | None = None
+        self._thread: threading.Thread | None = None  # the default runner's
+        self._working = False  # the worker loop runs (or is about to)
         self._closing = False
         self._restore()
 
@@ -126,7 +156,7 @@ class DownloadManager:
             for task in self._tasks.values():
                 if (task.repo_id, task.filename) == (repo_id, filename) and not task.state.finished:
                     if task.state in (TaskState.PAUSED, TaskState.FAILED):
-                        self._set(task.id, state=TaskState.QUEUED, error=None, error_kind=None)
+                        self._set(task.id, state=TaskState.QUEUED, error=None)
                         self._wake()
                     return self._tasks[task.id]
             entry = self.catalogue.find_file(repo_id, filename)
@@ -167,7 +197,7 @@ class DownloadManager:
         with self._cond:
             task = self._get(task_id)
             if task.state in (TaskState.PAUSED, TaskState.FAILED):
-                self._set(task_id, state=TaskState.QUEUED, error=None, error_kind=None)
+                self._set(task_id, state=TaskState.QUEUED, error=None)
                 self._wake()
 
     def cancel(self, task_id: str) -> None:
@@ -220,9 +250,12 @@ class DownloadManager:
     def _wake(self) -> None:
         if self._closing:
             return
-        if self._thread is None or not self._thread.is_alive():
-            self._thread = threading.Thread(target=self._work, name="model-downloads", daemon=True)
-            self._thread.start()
+        if not self._working:
+            self._working = True
+            if self.runner is not None:
+                self.runner(self._work)
+            else:
+                self._thread = _thread_runner(self._work)
         self._cond.notify_all()
 
     def _work(self) -> None:
@@ -230,7 +263,7 @@ class DownloadManager:
             with self._cond:
                 task = next((t for t in self._tasks.values() if t.state == TaskState.QUEUED), None)
                 if task is None or self._closing:
-                    self._thread = None  # a later _wake starts a fresh worker
+                    self._working = False  # a later _wake starts the loop again
                     return
                 self._running_id = task.id
                 self._stop_event = threading.Event()
@@ -278,11 +311,11 @@ class DownloadManager:
                     self._set(task.id, state=TaskState.CANCELLED, speed=None, eta=None)
                 else:
                     self._set(task.id, state=TaskState.PAUSED, speed=None, eta=None)
-        except (HubError, AppError) as exc:
-            self._fail(task, str(exc), type(exc).__name__)
+        except UserFacingError as exc:
+            self._fail(task, exc)
         except Exception as exc:  # noqa: BLE001 - a bug must still end the task visibly
             log.exception("download of %s/%s crashed", task.repo_id, task.filename)
-            self._fail(task, f"Internal error: {exc!r}", "bug")
+            self._fail(task, as_user_error(exc, f"downloading {task.filename}"))
         else:
             with self._cond:
                 self._set(
@@ -296,16 +329,9 @@ class DownloadManager:
                     eta=0.0,
                 )
 
-    def _fail(self, task: DownloadTask, message: str, kind: str) -> None:
+    def _fail(self, task: DownloadTask, error: UserFacingError) -> None:
         with self._cond:
-            self._set(
-                task.id,
-                state=TaskState.FAILED,
-                error=message,
-                error_kind=kind,
-                speed=None,
-                eta=None,
-            )
+            self._set(task.id, state=TaskState.FAILED, error=error, speed=None, eta=None)
 
     # -- state -------------------------------------------------------------------------------
     def _get(self, task_id: str) -> DownloadTask:

@@ -1,7 +1,10 @@
 """Chat logic between the store, the engine thread and the chat view.
 
 Sending, regenerating, editing (a new branch), deleting and switching branches all go through
-here. Streamed text is buffered and flushed to the last message widget once per frame.
+here. A reply is a turn job (``EngineSession.start_turn``): the controller listens to the job
+it started, so a stopped or replaced turn can never touch the reply shown now. Streamed text is
+buffered and flushed to the last message widget once per frame; after Stop, what the view
+shows is what is saved. Messages and errors go to the window's ``NoticeBridge``.
 """
 
 from __future__ import annotations
@@ -11,12 +14,15 @@ from dataclasses import replace
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
+from app.errors import UserFacingError
 from app.settings import AppSettings, ConversationSettings
 from app.store import ConversationStore, Message, StoreError
 
 from .chat_view import ChatView
-from .engine_worker import EngineClient, UserFacingError
+from .engine_session import Deltas, EngineSession
+from .jobs import Job
 from .message_widget import MessageWidget
+from .notices import NoticeBridge, guarded
 
 log = logging.getLogger(__name__)
 
@@ -95,16 +101,16 @@ class ChatController(QObject):
     generatingChanged = Signal(bool)
     conversationsChanged = Signal()  # titles, order or membership changed
     currentChanged = Signal(object)  # Conversation | None
-    notice = Signal(str, str)  # text, kind ("info" | "warning" | "error")
     speedChanged = Signal(object)  # tokens/s or None
     contextChanged = Signal(int, int)  # used tokens, n_ctx
 
     def __init__(
         self,
         store: ConversationStore,
-        engine: EngineClient,
+        engine: EngineSession,
         view: ChatView,
         app_settings: AppSettings,
+        notices: NoticeBridge,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -112,14 +118,11 @@ class ChatController(QObject):
         self.engine = engine
         self.view = view
         self.app_settings = app_settings
+        self.notices = notices
         self.conv_id: int | None = None
         self._stream = StreamBuffer(self)
         self._streaming_id: int | None = None
-        engine.turnDeltas.connect(self._on_deltas)
-        engine.turnContextNotice.connect(self._on_context_notice)
-        engine.turnFinished.connect(self._on_turn_finished)
-        engine.turnFailed.connect(self._on_turn_failed)
-        engine.tokensCounted.connect(self._on_tokens_counted)
+        self.turn: Job | None = None  # the turn streaming into the view
         view.actionRequested.connect(self._on_action)
         view.siblingRequested.connect(self.switch_sibling)
         view.editSubmitted.connect(self.edit_and_resend)
@@ -166,7 +169,7 @@ class ChatController(QObject):
             conv = self.store.get_conversation(conv_id)
             messages = self.store.messages(conv_id)
         except StoreError as exc:
-            self.notice.emit(str(exc), "error")
+            self.notices.report(exc)
             self.conv_id = None
             self.view.set_messages([])
             self.currentChanged.emit(None)
@@ -181,7 +184,10 @@ class ChatController(QObject):
             self.contextChanged.emit(0, self._n_ctx())
             return
         system = self.conversation_settings().system_prompt
-        self.engine.count_tokens(prompt_messages(self.view.messages(), system))
+        job = self.engine.count_tokens(prompt_messages(self.view.messages(), system))
+        if job is not None:
+            job.finished.connect(self._on_tokens_counted)
+            job.errored.connect(self._on_count_failed)
 
     def _n_ctx(self) -> int:
         return self.engine.model.plan.n_ctx if self.engine.model is not None else 0
@@ -194,7 +200,7 @@ class ChatController(QObject):
         if not text:
             return False
         if self.engine.model is None:
-            self.notice.emit("Load a model before sending a message.", "warning")
+            self.notices.show("Load a model before sending a message.", "warning")
             return False
         if self.generating:
             self.stop()
@@ -205,7 +211,7 @@ class ChatController(QObject):
                 self.currentChanged.emit(conv)
             user = self.store.add_message(self.conv_id, "user", text)
         except StoreError as exc:
-            self.notice.emit(str(exc), "error")
+            self.notices.report(exc)
             return False
         self.view.append_message(user)
         self._start_reply(user.id)
@@ -215,7 +221,7 @@ class ChatController(QObject):
     def regenerate(self, message_id: int | None = None) -> None:
         """Answer the same user message again (a sibling reply; the old one stays reachable)."""
         if self.engine.model is None:
-            self.notice.emit("Load a model before regenerating a reply.", "warning")
+            self.notices.show("Load a model before regenerating a reply.", "warning")
             return
         if message_id is None:
             replies = [m for m in self.view.messages() if m.role == "assistant"]
@@ -227,7 +233,7 @@ class ChatController(QObject):
         try:
             message = self.store.get_message(message_id)
         except StoreError as exc:
-            self.notice.emit(str(exc), "error")
+            self.notices.report(exc)
             return
         if message.parent_id is None:
             return
@@ -237,7 +243,7 @@ class ChatController(QObject):
     def edit_and_resend(self, message_id: int, text: str) -> None:
         """Send ``text`` in place of a user message, as a new branch beside the old one."""
         if self.engine.model is None:
-            self.notice.emit("Load a model before sending a message.", "warning")
+            self.notices.show("Load a model before sending a message.", "warning")
             return
         if self.generating:
             self.stop()
@@ -245,7 +251,7 @@ class ChatController(QObject):
             old = self.store.get_message(message_id)
             user = self.store.add_message(old.conv_id, "user", text, parent_id=old.parent_id)
         except StoreError as exc:
-            self.notice.emit(str(exc), "error")
+            self.notices.report(exc)
             return
         self._start_reply(user.id)
 
@@ -256,7 +262,7 @@ class ChatController(QObject):
             )
             branch = self.store.messages(self.conv_id)
         except StoreError as exc:
-            self.notice.emit(str(exc), "error")
+            self.notices.report(exc)
             return
         history = branch[:-1]
         if [m.id for m in self.view.messages()] == [m.id for m in history]:
@@ -269,19 +275,30 @@ class ChatController(QObject):
         self._streaming_id = reply.id
         self._stream.start(widget)
         system = self.conversation_settings().system_prompt
-        self.engine.start_turn(reply.id, prompt_messages(history, system), self.sampling())
+        job = self.engine.start_turn(reply.id, prompt_messages(history, system), self.sampling())
+        job.yielded.connect(self._on_turn_item)
+        job.finished.connect(self._on_turn_finished)
+        job.errored.connect(self._on_turn_failed)
+        self.turn = job
         self.generatingChanged.emit(True)
 
     def stop(self) -> None:
-        """Stop the reply now; the partial text stays, marked as stopped."""
+        """Stop the reply now; the partial text stays, marked as stopped, and is saved as
+        shown (after the engine thread has let go of it)."""
         if not self.generating:
             return
         self.engine.stop()
-        self._end_stream("cancelled", None)
+        record = self._end_stream("cancelled", None)
+        if record is not None:
+            job = self.engine.save_reply(record.id, record.content, record.thinking, "cancelled")
+            job.errored.connect(self._on_save_failed)
 
-    def _end_stream(self, status: str, stats: dict | None) -> None:
+    def _end_stream(self, status: str, stats: dict | None) -> Message | None:
+        """End the streaming reply in the view; returns it as the view shows it."""
         widget = self._stream.stop()
         message_id, self._streaming_id = self._streaming_id, None
+        self.turn = None
+        record = None
         if widget is not None:
             widget.end_stream(status, stats)
             record = widget.message
@@ -295,24 +312,26 @@ class ChatController(QObject):
             widget.set_record(record)
             self.view.replace_message(record, rerender=False)
         self.generatingChanged.emit(False)
+        return record
 
     @Slot(object)
-    def _on_deltas(self, pieces: list) -> None:
-        if self.generating:
-            self._stream.add(pieces)
+    @guarded("showing the reply")
+    def _on_turn_item(self, item: object) -> None:
+        if isinstance(item, Deltas):
+            self._stream.add(item.pieces)
+        else:  # app.engine.ContextNotice
+            dropped = len(item.dropped_indices)
+            self.notices.show(
+                f"The conversation is longer than the model's context window "
+                f"({item.n_ctx:,} tokens): the {dropped} oldest message"
+                f"{'s were' if dropped != 1 else ' was'} left out of what the model sees.",
+                "warning",
+            )
 
     @Slot(object)
-    def _on_context_notice(self, notice) -> None:
-        dropped = len(notice.dropped_indices)
-        self.notice.emit(
-            f"The conversation is longer than the model's context window "
-            f"({notice.n_ctx:,} tokens): the {dropped} oldest message"
-            f"{'s were' if dropped != 1 else ' was'} left out of what the model sees.",
-            "warning",
-        )
-
-    @Slot(object, object)
-    def _on_turn_finished(self, result, stats: dict) -> None:
+    @guarded("finishing the reply")
+    def _on_turn_finished(self, outcome: tuple) -> None:
+        _result, stats = outcome
         status = "cancelled" if stats.get("stop_reason") == "cancelled" else "complete"
         self._end_stream(status, stats)
         self.speedChanged.emit(stats.get("tokens_per_s"))
@@ -324,11 +343,19 @@ class ChatController(QObject):
     def _on_turn_failed(self, error: UserFacingError) -> None:
         if self.generating:
             self._end_stream("error", {"error": error.text()})
-        self.notice.emit(error.text(), "error")
+        self.notices.report(error, "generating the reply")
 
-    @Slot(int, int)
-    def _on_tokens_counted(self, used: int, n_ctx: int) -> None:
-        self.contextChanged.emit(used, n_ctx)
+    @Slot(object)
+    def _on_save_failed(self, error: UserFacingError) -> None:
+        self.notices.report(error, "saving the reply")
+
+    @Slot(object)
+    def _on_tokens_counted(self, counted: tuple[int, int]) -> None:
+        self.contextChanged.emit(*counted)
+
+    @Slot(object)
+    def _on_count_failed(self, error: UserFacingError) -> None:
+        self.notices.report(error, "measuring the conversation", kind="warning")
 
     # -- message actions ----------------------------------------------------------------------
 
@@ -347,7 +374,7 @@ class ChatController(QObject):
             self.store.delete_message(message_id)
             messages = self.store.messages(self.conv_id) if self.conv_id is not None else []
         except StoreError as exc:
-            self.notice.emit(str(exc), "error")
+            self.notices.report(exc)
             return
         self.view.set_messages(messages)
         self.measure_context()
@@ -365,7 +392,7 @@ class ChatController(QObject):
             target = ids[max(0, min(len(ids) - 1, ids.index(message_id) + step))]
             branch = self.store.set_active_leaf(self.conv_id, target)
         except (StoreError, ValueError) as exc:
-            self.notice.emit(str(exc), "error")
+            self.notices.report(exc, "switching to another reply")
             return
         self.view.set_messages(branch)
         self.view.scroll_to_message(target)
@@ -378,7 +405,7 @@ class ChatController(QObject):
         try:
             self.store.set_active_leaf(conv_id, message_id)
         except StoreError as exc:
-            self.notice.emit(str(exc), "error")
+            self.notices.report(exc)
             return
         self.open_conversation(conv_id)
         self.view.scroll_to_message(message_id)

@@ -12,7 +12,8 @@ The recommendation appears once ``HardwareProbe`` has looked at this computer (o
 thread); until then the page says it is checking and offers the other two ways.
 
 ``modelReady(name)`` announces an installed model the main window can load. Standalone widget:
-it needs a ModelRegistry and a DownloadBridge, nothing from the main window.
+it needs a ModelRegistry and a DownloadQueue, nothing from the main window. Imports run as jobs
+on the page's lane; every error reaches the page's notice bar through its ``NoticeBridge``.
 """
 
 from __future__ import annotations
@@ -25,8 +26,6 @@ from PySide6.QtCore import QProcess, QProcessEnvironment, Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QCheckBox,
     QFileDialog,
-    QFrame,
-    QHBoxLayout,
     QLabel,
     QPlainTextEdit,
     QProgressBar,
@@ -36,6 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.engine import HardwareInfo
+from app.errors import AppError, UserFacingError
 from app.models import (
     Catalogue,
     DownloadTask,
@@ -48,9 +48,11 @@ from app.models import (
     recommend,
 )
 
-from .download_bridge import DownloadBridge, ModelJob
-from .engine_worker import UserFacingError
+from .downloads import DownloadQueue, describe_task, format_bytes
 from .hardware_probe import CHECKING_TEXT, HardwareProbe, as_probe
+from .jobs import Job, JobLane
+from .notices import NoticeBar, NoticeBridge, guarded
+from .widgets import muted_label, row_of, separator
 
 BUILD_REPO = "Qwen/QwQ-32B"
 BUILD_TYPE = "Q4_K_M"
@@ -74,53 +76,6 @@ def quantize_command(
     return [executable, "-m", "app.cli", "quantize", *args]
 
 
-def format_bytes(n: int | None) -> str:
-    if not n:
-        return "0 MB"
-    return f"{n / 1e9:.2f} GB" if n >= 10**9 else f"{n / 1e6:.1f} MB"
-
-
-def format_eta(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    s = int(seconds)
-    if s >= 3600:
-        return f"{s // 3600} h {s % 3600 // 60:02d} min left"
-    if s >= 60:
-        return f"{s // 60} min {s % 60:02d} s left"
-    return f"{s} s left"
-
-
-def describe_task(task: DownloadTask) -> str:
-    """ "45% · 8.98 GB of 19.85 GB · 52.3 MB/s · 3 min 28 s left" (or the state in words)."""
-    parts = []
-    if task.fraction is not None:
-        parts.append(f"{task.fraction:.0%}")
-    parts.append(f"{format_bytes(task.done_bytes)} of {format_bytes(task.total_bytes)}")
-    if task.state == TaskState.RUNNING:
-        if task.phase == "starting":
-            return "Connecting to the Hugging Face Hub…"
-        if task.phase == "checking":
-            parts.insert(0, "Checking the part already downloaded")
-        elif task.phase == "retrying":
-            parts.insert(0, "Connection lost, retrying")
-        if task.speed:
-            parts.append(f"{task.speed / 1e6:.1f} MB/s")
-        if task.eta is not None and task.phase == "downloading":
-            parts.append(format_eta(task.eta))
-    elif task.state == TaskState.PAUSED:
-        parts.insert(0, "Paused")
-    elif task.state == TaskState.QUEUED:
-        parts.insert(0, "Waiting")
-    elif task.state == TaskState.DONE:
-        return "Downloaded and verified"
-    elif task.state == TaskState.CANCELLED:
-        return "Cancelled"
-    elif task.state == TaskState.FAILED:
-        parts.insert(0, "Stopped")
-    return " · ".join(parts)
-
-
 class FirstRunPage(QWidget):
     """Shown while no model is installed; emits ``modelReady(name)`` once one is."""
 
@@ -130,7 +85,7 @@ class FirstRunPage(QWidget):
     def __init__(
         self,
         registry: ModelRegistry,
-        bridge: DownloadBridge,
+        bridge: DownloadQueue,
         *,
         catalogue: Catalogue | None = None,
         hardware: HardwareInfo | HardwareProbe | None = None,
@@ -150,7 +105,9 @@ class FirstRunPage(QWidget):
         self.recommendation: Recommendation | None = None  # known once the probe answers
         self.executable = executable
         self.task: DownloadTask | None = None
-        self.job: ModelJob | None = None
+        self.notices = NoticeBridge(self)
+        self.lane = JobLane("ModelImport", self)
+        self.job: Job | None = None
         self.build: QProcess | None = None
         self.build_dir: Path | None = None
         self._build_tail = ""
@@ -185,17 +142,14 @@ class FirstRunPage(QWidget):
         self.recommendationLabel.setWordWrap(True)
         self.recommendationLabel.setTextFormat(Qt.TextFormat.PlainText)
         self.recommendationLabel.setAccessibleName("Recommended model")
-        self.reasonLabel = QLabel(
+        self.reasonLabel = muted_label(
             "The recommendation depends on its memory and graphics card. You can import or "
             "build a model meanwhile."
         )
-        self.reasonLabel.setObjectName("MutedLabel")
-        self.reasonLabel.setWordWrap(True)
         layout.addWidget(self.recommendationLabel)
         layout.addWidget(self.reasonLabel)
 
         # 1. download
-        download_row = QHBoxLayout()
         self.downloadButton = QPushButton("Download")
         self.downloadButton.setObjectName("PrimaryButton")
         self.downloadButton.setEnabled(False)
@@ -204,11 +158,7 @@ class FirstRunPage(QWidget):
         self.pauseButton.clicked.connect(self._toggle_pause)
         self.cancelButton = QPushButton("Cancel download")
         self.cancelButton.clicked.connect(self._cancel_download)
-        download_row.addWidget(self.downloadButton)
-        download_row.addWidget(self.pauseButton)
-        download_row.addWidget(self.cancelButton)
-        download_row.addStretch(1)
-        layout.addLayout(download_row)
+        layout.addLayout(row_of(self.downloadButton, self.pauseButton, self.cancelButton))
         self.progressBar = QProgressBar()
         self.progressBar.setRange(0, 1000)
         self.progressBar.setTextVisible(False)
@@ -216,38 +166,30 @@ class FirstRunPage(QWidget):
         self.statusLabel.setObjectName("MutedLabel")
         layout.addWidget(self.progressBar)
         layout.addWidget(self.statusLabel)
-        search_row = QHBoxLayout()
         self.searchHubButton = QPushButton("Search the Hub for other GGUF models…")
         self.searchHubButton.setToolTip(
             "Find GGUF models on the Hugging Face Hub by name and see which fit this computer"
         )
         self.searchHubButton.clicked.connect(self.searchHubRequested)
-        search_row.addWidget(self.searchHubButton)
-        search_row.addStretch(1)
-        layout.addLayout(search_row)
+        layout.addLayout(row_of(self.searchHubButton))
 
-        layout.addWidget(_separator())
+        layout.addWidget(separator())
 
         # 2. import
-        import_row = QHBoxLayout()
         self.importButton = QPushButton("I have a GGUF file…")
         self.importButton.clicked.connect(self._choose_file)
         self.copyCheck = QCheckBox("Copy it into the app's models folder")
         self.copyCheck.setToolTip("Otherwise the file is used where it is and must stay there.")
-        import_row.addWidget(self.importButton)
-        import_row.addWidget(self.copyCheck)
-        import_row.addStretch(1)
-        layout.addLayout(import_row)
+        layout.addLayout(row_of(self.importButton, self.copyCheck))
         layout.addWidget(
-            _muted(
+            muted_label(
                 "Use a .gguf model you already have. It is checked before it is listed; unless "
                 "copied, it stays where it is."
             )
         )
-        layout.addWidget(_separator())
+        layout.addWidget(separator())
 
         # 3. build
-        build_row = QHBoxLayout()
         self.buildButton = QPushButton("Build it myself from the Hugging Face weights…")
         self.buildButton.setToolTip(
             f"Downloads {BUILD_REPO} (about 65 GB), converts and quantises it to {BUILD_TYPE} "
@@ -256,11 +198,8 @@ class FirstRunPage(QWidget):
         self.buildButton.clicked.connect(lambda: self.start_build())
         self.stopBuildButton = QPushButton("Stop building")
         self.stopBuildButton.clicked.connect(self.stop_build)
-        build_row.addWidget(self.buildButton)
-        build_row.addWidget(self.stopBuildButton)
-        build_row.addStretch(1)
-        layout.addLayout(build_row)
-        layout.addWidget(_muted(self.buildButton.toolTip()))
+        layout.addLayout(row_of(self.buildButton, self.stopBuildButton))
+        layout.addWidget(muted_label(self.buildButton.toolTip()))
         self.buildProgress = QProgressBar()
         self.buildProgress.setRange(0, 100)
         self.buildLog = QPlainTextEdit()
@@ -271,11 +210,9 @@ class FirstRunPage(QWidget):
         layout.addWidget(self.buildProgress)
         layout.addWidget(self.buildLog, 1)
 
-        self.errorLabel = QLabel()
-        self.errorLabel.setObjectName("ErrorLabel")
-        self.errorLabel.setWordWrap(True)
-        self.errorLabel.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        layout.addWidget(self.errorLabel)
+        self.notice_bar = NoticeBar(self)
+        self.notices.posted.connect(self.notice_bar.show_notice)
+        layout.addWidget(self.notice_bar)
         layout.addStretch(1)
         self._show_download(None)
         self._show_build(False)
@@ -309,6 +246,7 @@ class FirstRunPage(QWidget):
 
     # -- download ----------------------------------------------------------------------------
     @Slot()
+    @guarded("starting the download")
     def start_download(self) -> None:
         """Queue the recommended file (or resume it if it was paused)."""
         entry = self._entry()
@@ -320,20 +258,14 @@ class FirstRunPage(QWidget):
 
     def _adopt_paused_download(self) -> None:
         entry = self._entry()
+        wanted = (entry.repo_id, entry.filename) if entry is not None else None
         for task in self.bridge.tasks():
-            if (
-                entry is not None
-                and (task.repo_id, task.filename)
-                == (
-                    entry.repo_id,
-                    entry.filename,
-                )
-                and not task.state.finished
-            ):
+            if (task.repo_id, task.filename) == wanted and not task.state.finished:
                 self.task = task
                 self._show_download(task)
 
     @Slot(object)
+    @guarded("showing the download")
     def _on_task(self, task: DownloadTask) -> None:
         if self.task is None or task.id != self.task.id:
             return
@@ -348,6 +280,7 @@ class FirstRunPage(QWidget):
             self._show_error(error)
 
     @Slot()
+    @guarded("pausing the download")
     def _toggle_pause(self) -> None:
         if self.task is None:
             return
@@ -358,6 +291,7 @@ class FirstRunPage(QWidget):
             self.bridge.resume(self.task.id)
 
     @Slot()
+    @guarded("cancelling the download")
     def _cancel_download(self) -> None:
         if self.task is not None:
             self.bridge.cancel(self.task.id)
@@ -379,6 +313,7 @@ class FirstRunPage(QWidget):
 
     # -- import ------------------------------------------------------------------------------
     @Slot()
+    @guarded("importing a model file")
     def _choose_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
             self, "Choose a GGUF model file", str(Path.home()), "GGUF models (*.gguf)"
@@ -386,21 +321,16 @@ class FirstRunPage(QWidget):
         if path:
             self.import_file(path, copy=self.copyCheck.isChecked())
 
-    def import_file(self, path: str | Path, *, copy: bool = False) -> ModelJob:
+    def import_file(self, path: str | Path, *, copy: bool = False) -> Job:
         """Check and import ``path`` in the background (copied, or linked in place)."""
         self._clear_error()
         mode = "copy" if copy else "link"
         self.statusLabel.setVisible(True)
         self.statusLabel.setText(f"Checking {Path(path).name}…")
-
-        def work(report):
-            return import_gguf(
-                self.registry, path, mode=mode, on_bytes=report, cancel=self._job_cancel()
-            )
-
-        return self._run_job(work, "importing the model file")
+        return self._run_job(path, mode, "importing the model file")
 
     # -- build -------------------------------------------------------------------------------
+    @guarded("starting the build")
     def start_build(
         self,
         repo_id: str = BUILD_REPO,
@@ -433,6 +363,7 @@ class FirstRunPage(QWidget):
         return process
 
     @Slot()
+    @guarded("stopping the build")
     def stop_build(self) -> None:
         """Stop the pipeline; finished steps are kept and the next build continues from them."""
         if self.build is not None and self.build.state() != QProcess.ProcessState.NotRunning:
@@ -441,6 +372,7 @@ class FirstRunPage(QWidget):
             self.build.waitForFinished(5000)
 
     @Slot()
+    @guarded("showing the build's progress")
     def _on_build_output(self) -> None:
         if self.build is None:
             return
@@ -464,6 +396,7 @@ class FirstRunPage(QWidget):
             self.buildLog.appendPlainText(line)
 
     @Slot(int, QProcess.ExitStatus)
+    @guarded("adding the built model")
     def _on_build_finished(self, code: int, status: QProcess.ExitStatus) -> None:
         self._on_build_output()
         process, self.build = self.build, None
@@ -474,7 +407,7 @@ class FirstRunPage(QWidget):
             return  # stopped by the user (or killed): the log says so
         if code != 0:
             self._show_error(
-                UserFacingError(
+                AppError(
                     f"Building the model stopped with exit code {code}",
                     "the log above says why; fix it and build again to continue",
                 )
@@ -485,16 +418,13 @@ class FirstRunPage(QWidget):
         plan = RunPlan(self._build_repo, self.build_dir, qtype=self._build_type)
         self.buildLog.appendPlainText(f"Validated: {plan.quantized}. Adding it to your models…")
 
-        def work(report):
-            return import_gguf(self.registry, plan.quantized, mode="move", on_bytes=report)
-
-        self._run_job(work, "adding the built model")
+        self._run_job(plan.quantized, "move", "adding the built model")
 
     @Slot(QProcess.ProcessError)
     def _on_build_error(self, error: QProcess.ProcessError) -> None:
         if error == QProcess.ProcessError.FailedToStart:
             program = quantize_command([], executable=self.executable)[0]
-            self._show_error(UserFacingError(f"Could not start {program}", None))
+            self._show_error(AppError(f"Could not start {program}"))
             process, self.build = self.build, None
             if process is not None:
                 process.deleteLater()
@@ -507,24 +437,30 @@ class FirstRunPage(QWidget):
         self.buildLog.setVisible(running or bool(self.buildLog.toPlainText()))
 
     # -- jobs and errors ---------------------------------------------------------------------
-    def _job_cancel(self):
-        return self.job.cancel if self.job is not None else None
-
-    def _run_job(self, work, doing: str) -> ModelJob:
+    def _run_job(self, path: str | Path, mode: str, doing: str) -> Job:
+        """Import ``path`` (``mode`` "copy", "link" or "move") in the background."""
         if self.job is not None:
             self.job.discard()
-        self.job = ModelJob(work, doing, self)
-        self.job.progress.connect(self._on_job_progress)
-        self.job.finished.connect(self._on_job_finished)
-        self.job.failed.connect(self._on_job_failed)
-        self.importButton.setEnabled(False)
-        return self.job.start()
+        registry = self.registry
 
-    @Slot(object, object)
-    def _on_job_progress(self, done: int, total: int) -> None:
+        def work(job: Job):
+            report = lambda done, total: job.emit((done, total))  # noqa: E731
+            return import_gguf(registry, path, mode=mode, on_bytes=report, cancel=job.cancel)
+
+        self.job = self.lane.submit(work, doing)
+        self.job.yielded.connect(self._on_job_progress)
+        self.job.finished.connect(self._on_job_finished)
+        self.job.errored.connect(self._on_job_failed)
+        self.importButton.setEnabled(False)
+        return self.job
+
+    @Slot(object)
+    def _on_job_progress(self, progress: tuple[int, int]) -> None:
+        done, total = progress
         self.statusLabel.setText(f"Copying: {format_bytes(done)} of {format_bytes(total)}")
 
     @Slot(object)
+    @guarded("adding the model")
     def _on_job_finished(self, model) -> None:
         self.importButton.setEnabled(True)
         self.statusLabel.setText(f"Added {model.name} ({model.architecture}, {model.quant})")
@@ -537,12 +473,10 @@ class FirstRunPage(QWidget):
         self._show_error(error)
 
     def _show_error(self, error: UserFacingError) -> None:
-        self.errorLabel.setText(error.text())
-        self.errorLabel.setVisible(True)
+        self.notices.report(error)
 
     def _clear_error(self) -> None:
-        self.errorLabel.clear()
-        self.errorLabel.setVisible(False)
+        self.notice_bar.dismiss()
 
     def shutdown(self) -> None:
         """Stop background work owned by this page (downloads belong to the bridge; a shared
@@ -550,21 +484,5 @@ class FirstRunPage(QWidget):
         self.stop_build()
         if self.probe.parent() is self:
             self.probe.shutdown()
-        if self.job is not None:
-            self.job.discard()
-            self.job = None
-
-
-def _muted(text: str) -> QLabel:
-    label = QLabel(text)
-    label.setObjectName("MutedLabel")
-    label.setWordWrap(True)
-    return label
-
-
-def _separator() -> QFrame:
-    line = QFrame()
-    line.setObjectName("Separator")
-    line.setFrameShape(QFrame.Shape.HLine)
-    line.setFrameShadow(QFrame.Shadow.Plain)
-    return line
+        self.lane.shutdown()
+        self.job = None

@@ -13,9 +13,9 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, Signal, Slot
 
 from app.engine import HardwareInfo, probe_hardware
+from app.errors import UserFacingError
 
-from .download_bridge import ModelJob
-from .engine_worker import UserFacingError
+from .jobs import Job, JobLane
 
 CHECKING_TEXT = "Checking this computer…"
 
@@ -36,7 +36,8 @@ class HardwareProbe(QObject):
         self._probe = probe
         self.info: HardwareInfo | None = None
         self.error: UserFacingError | None = None
-        self._job: ModelJob | None = None
+        self._lane: JobLane | None = None
+        self._job: Job | None = None
 
     @classmethod
     def known(cls, info: HardwareInfo, parent: QObject | None = None) -> HardwareProbe:
@@ -68,33 +69,30 @@ class HardwareProbe(QObject):
         if self._job is not None or self.info is not None or self.error is not None:
             return
         probe = self._probe
-        self._job = ModelJob(lambda report: probe(), "checking this computer", self)
+        self._lane = JobLane("HardwareProbe", self)
+        self._job = self._lane.submit(lambda job: probe(), "checking this computer")
         self._job.finished.connect(self._on_probed)
-        self._job.failed.connect(self._on_failed)
-        self._job.start()
+        self._job.errored.connect(self._on_failed)
 
     def shutdown(self) -> None:
-        """Join the probe's thread (waits for a probe still running)."""
+        """Join the probe's thread (waits for a probe still running). Idempotent."""
         if self._job is not None:
             self._job.discard()
             self._job = None
+        if self._lane is not None:
+            self._lane.shutdown()
 
     @Slot(object)
     def _on_probed(self, info: HardwareInfo) -> None:
         self.info = info
-        self._forget_job()
+        self.shutdown()  # answered once and for all: no thread stays behind
         self.ready.emit(info)
 
     @Slot(object)
     def _on_failed(self, error: UserFacingError) -> None:
         self.error = error
-        self._forget_job()
+        self.shutdown()
         self.failed.emit(error)
-
-    def _forget_job(self) -> None:
-        job, self._job = self._job, None
-        if job is not None:
-            job.deleteLater()  # its thread is already joined
 
 
 def as_probe(hardware: HardwareInfo | HardwareProbe | None, parent: QObject) -> HardwareProbe:

@@ -8,7 +8,7 @@ piles up requests. An unreachable Hub or offline mode (``HF_HUB_OFFLINE``) ends 
 
 Choosing a repository lists its ``.gguf`` files with size, the quantisation read from the name
 and the memory planner's verdict for this computer (``hub_files.file_verdict``). Download
-queues the file on the app's DownloadBridge, pinned to the commit that was listed: resumable,
+queues the file on the app's DownloadQueue, pinned to the commit that was listed: resumable,
 sha256-verified and checked before it is installed. ``modelInstalled(name)`` announces a new
 installed model; ``loadRequested(name)`` asks to load one. The verdicts need to know this
 computer: a repository chosen before ``HardwareProbe`` has answered is listed when it does.
@@ -16,92 +16,37 @@ computer: a repository chosen before ``HardwareProbe`` has answered is listed wh
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
-from functools import partial
-from typing import Any
 from urllib.parse import urlsplit
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal, Slot
+from PySide6.QtCore import QModelIndex, Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QProgressBar,
     QPushButton,
     QSplitter,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
 
 from app.engine import HardwareInfo
+from app.errors import UserFacingError
 from app.models import Catalogue, DownloadTask, ModelRegistry, TaskState, load_catalogue
 from quantize.hub import RepoSummary, hub_endpoint, is_offline_mode, search_models
 
-from .download_bridge import DownloadBridge
-from .engine_worker import UserFacingError
-from .first_run import describe_task
+from .downloads import DownloadQueue, describe_task
 from .hardware_probe import CHECKING_TEXT, HardwareProbe, as_probe
 from .hub_files import HubFile, RepoListing, list_gguf_files
 from .hub_tables import ACTIVE, HubFilesModel, RepoResultsModel
-from .tasks import TaskRunner
+from .jobs import Job, JobLane
+from .notices import NoticeBar, NoticeBridge, guarded
+from .widgets import muted_label, table_view
 
 SEARCH_LIMIT = 30
-
-
-class LatestOnly:
-    """Run calls on a TaskRunner one at a time, keeping only the newest request.
-
-    ``request(fn)`` supersedes everything asked before: a call still waiting is replaced, and
-    the result of the one in flight is dropped when it arrives. ``on_done``/``on_error`` run in
-    the GUI thread, for the newest request only.
-    """
-
-    def __init__(
-        self,
-        runner: TaskRunner,
-        on_done: Callable[[Any], None],
-        on_error: Callable[[UserFacingError], None],
-    ) -> None:
-        self.runner = runner
-        self.on_done = on_done
-        self.on_error = on_error
-        self.ticket = 0
-        self.busy = False
-        self._waiting: tuple[int, Callable[[], Any]] | None = None
-
-    def request(self, fn: Callable[[], Any]) -> int:
-        """Ask for ``fn()`` in the background, superseding earlier requests."""
-        self.ticket += 1
-        self._waiting = (self.ticket, fn)
-        if not self.busy:
-            self._start_waiting()
-        return self.ticket
-
-    def forget(self) -> None:
-        """Drop the waiting call and the result of the one in flight."""
-        self.ticket += 1
-        self._waiting = None
-
-    def _start_waiting(self) -> None:
-        if self._waiting is None:
-            return
-        ticket, fn = self._waiting
-        self._waiting = None
-        self.busy = True
-        self.runner.submit(
-            fn, partial(self._finished, ticket, True), partial(self._finished, ticket, False)
-        )
-
-    def _finished(self, ticket: int, ok: bool, value: Any) -> None:
-        self.busy = False
-        if ticket == self.ticket:
-            (self.on_done if ok else self.on_error)(value)
-        self._start_waiting()
 
 
 class HubSearchDialog(QDialog):
@@ -115,7 +60,7 @@ class HubSearchDialog(QDialog):
     def __init__(
         self,
         registry: ModelRegistry,
-        bridge: DownloadBridge,
+        bridge: DownloadQueue,
         *,
         catalogue: Catalogue | None = None,
         hardware: HardwareInfo | HardwareProbe | None = None,
@@ -138,9 +83,13 @@ class HubSearchDialog(QDialog):
             (t.repo_id, t.filename): t for t in bridge.tasks()
         }
         self._started: set[str] = set()  # ids of downloads started here
-        self._runners = (TaskRunner(self), TaskRunner(self))
-        self.searches = LatestOnly(self._runners[0], self._on_results, self._on_search_failed)
-        self.listings = LatestOnly(self._runners[1], self.show_listing, self._on_listing_failed)
+        # One lane each; a new search (listing) discards the previous job, so only the
+        # newest one's answer is shown.
+        self.searches = JobLane("HubSearch", self)
+        self.listings = JobLane("HubListing", self)
+        self.search_job: Job | None = None
+        self.listing_job: Job | None = None
+        self.notices = NoticeBridge(self)
         self._build_ui()
         bridge.taskChanged.connect(self._on_task)
         self.resize(980, 660)
@@ -165,7 +114,7 @@ class HubSearchDialog(QDialog):
         layout.addLayout(row)
 
         host = urlsplit(hub_endpoint()).netloc or hub_endpoint()
-        self.noteLabel = _muted(
+        self.noteLabel = muted_label(
             f"Searches {host} for GGUF models only when you press Search; nothing you type "
             "elsewhere in the app is sent."
         )
@@ -175,16 +124,16 @@ class HubSearchDialog(QDialog):
                 "search and download."
             )
         layout.addWidget(self.noteLabel)
-        self.statusLabel = _muted("")
+        self.statusLabel = muted_label("")
         self.statusLabel.setAccessibleName("Search status")
         layout.addWidget(self.statusLabel)
 
         self.results_model = RepoResultsModel(self)
-        self.resultsTable = _table(self.results_model, "Hub search results", stretch=0)
+        self.resultsTable = table_view(self.results_model, "Hub search results", stretch=0)
         self.resultsTable.selectionModel().currentRowChanged.connect(self._on_repo_chosen)
         self.resultsTable.activated.connect(self._focus_files)
         self.files_model = HubFilesModel(self._task_for, self)
-        self.filesTable = _table(self.files_model, "GGUF files of the chosen repository", 0)
+        self.filesTable = table_view(self.files_model, "GGUF files of the chosen repository", 0)
         self.filesTable.selectionModel().currentRowChanged.connect(self._on_file_chosen)
         self.filesTable.activated.connect(self._focus_download)
         splitter = QSplitter(Qt.Orientation.Vertical)
@@ -222,10 +171,13 @@ class HubSearchDialog(QDialog):
         self.progressBar.setRange(0, 1000)
         self.progressBar.setTextVisible(False)
         self.progressBar.setAccessibleName("Download progress")
-        self.downloadLabel = _muted("")
+        self.downloadLabel = muted_label("")
         self.downloadLabel.setAccessibleName("Download status")
         layout.addWidget(self.progressBar)
         layout.addWidget(self.downloadLabel)
+        self.notice_bar = NoticeBar(self)
+        self.notices.posted.connect(self.notice_bar.show_notice)
+        layout.addWidget(self.notice_bar)
         self.setTabOrder(self.queryEdit, self.searchButton)
         self._show_file(None)
         self._set_status(
@@ -234,6 +186,7 @@ class HubSearchDialog(QDialog):
 
     # -- searching ---------------------------------------------------------------------------
     @Slot()
+    @guarded("searching the Hub")
     def search(self) -> None:
         """Search for the typed name (supersedes any earlier search)."""
         query = " ".join(self.queryEdit.text().split())
@@ -242,13 +195,27 @@ class HubSearchDialog(QDialog):
             return
         self.query = query
         self.results_model.set_hits([])
-        self.listings.forget()
+        self._drop("listing_job")
         self._unlisted_repo = None
         self.files_model.set_listing(None)
         self._show_file(None)
         self._set_status(f"Searching the Hub for “{query}”…")
-        self.searches.request(lambda: (query, search_models(query, limit=SEARCH_LIMIT)))
+        self._drop("search_job")
+        self.search_job = self.searches.submit(
+            lambda job: (query, search_models(query, limit=SEARCH_LIMIT)), "searching the Hub"
+        )
+        self.search_job.finished.connect(self._on_results)
+        self.search_job.errored.connect(self._on_job_failed)
 
+    def _drop(self, attr: str) -> None:
+        """Discard the search (listing) in flight: a newer one replaces it."""
+        job = getattr(self, attr)
+        if job is not None:
+            job.discard()
+            setattr(self, attr, None)
+
+    @Slot(object)
+    @guarded("showing the search results")
     def _on_results(self, answer: tuple[str, list[RepoSummary]]) -> None:
         query, hits = answer
         self.show_results(query, hits)
@@ -265,10 +232,16 @@ class HubSearchDialog(QDialog):
             self._set_status(f"No GGUF repositories match “{query}”. Try a shorter name.")
         self.searchFinished.emit(query)
 
-    def _on_search_failed(self, error: UserFacingError) -> None:
+    @Slot(object)
+    def _on_job_failed(self, error: UserFacingError) -> None:
+        """A search or listing failed: said in the status line (a bug also on the notice
+        bar, with its details)."""
         self._set_status(error.text(), error=True)
+        if not error.expected:
+            self.notices.report(error)
 
     @Slot(QModelIndex, QModelIndex)
+    @guarded("listing the repository's files")
     def _on_repo_chosen(self, current: QModelIndex, previous: QModelIndex) -> None:
         hits = self.results_model.hits
         if not current.isValid() or current.row() >= len(hits):
@@ -280,14 +253,20 @@ class HubSearchDialog(QDialog):
         self._show_file(None)
         if self.hardware is None:  # listed when the probe answers
             self._unlisted_repo = repo_id
-            self.listings.forget()
+            self._drop("listing_job")
             error = self._hardware_error
             self._set_status(error.text() if error else CHECKING_TEXT, error=error is not None)
             return
         self._unlisted_repo = None
         self._set_status(f"Listing the GGUF files of {repo_id}…")
         catalogue, hardware, registry = self.catalogue, self.hardware, self.registry
-        self.listings.request(lambda: list_gguf_files(repo_id, catalogue, hardware, registry))
+        self._drop("listing_job")
+        self.listing_job = self.listings.submit(
+            lambda job: list_gguf_files(repo_id, catalogue, hardware, registry),
+            "listing the repository's files",
+        )
+        self.listing_job.finished.connect(self.show_listing)
+        self.listing_job.errored.connect(self._on_job_failed)
 
     def _on_hardware(self, hardware: HardwareInfo) -> None:
         self.hardware = hardware
@@ -299,6 +278,8 @@ class HubSearchDialog(QDialog):
         if self._unlisted_repo is not None:
             self._list_files(self._unlisted_repo)
 
+    @Slot(object)
+    @guarded("showing the repository's files")
     def show_listing(self, listing: RepoListing) -> None:
         """Show a repository's GGUF files with their verdicts."""
         self.files_model.set_listing(listing)
@@ -311,9 +292,6 @@ class HubSearchDialog(QDialog):
         else:
             self._set_status(f"{listing.repo_id} has no GGUF files.")
         self.filesListed.emit(listing.repo_id)
-
-    def _on_listing_failed(self, error: UserFacingError) -> None:
-        self._set_status(error.text(), error=True)
 
     @Slot()
     def _focus_files(self) -> None:
@@ -336,6 +314,7 @@ class HubSearchDialog(QDialog):
             self.filesTable.selectRow(row)
 
     @Slot()
+    @guarded("starting the download")
     def download_selected(self) -> DownloadTask | None:
         """Queue the chosen file (pinned to the listed commit); a paused one resumes."""
         f, listing = self.selected_file(), self.files_model.listing
@@ -363,6 +342,7 @@ class HubSearchDialog(QDialog):
             self.files_model.status_changed(task.filename)
 
     @Slot(object)
+    @guarded("showing the download")
     def _on_task(self, task: DownloadTask) -> None:
         self._remember(task)
         f, listing = self.selected_file(), self.files_model.listing
@@ -393,6 +373,7 @@ class HubSearchDialog(QDialog):
         self.files_model.status_changed(task.filename)
 
     @Slot()
+    @guarded("pausing the download")
     def _toggle_pause(self) -> None:
         task = self._selected_task()
         if task is None:
@@ -403,12 +384,14 @@ class HubSearchDialog(QDialog):
             self.bridge.resume(task.id)
 
     @Slot()
+    @guarded("cancelling the download")
     def _cancel_download(self) -> None:
         task = self._selected_task()
         if task is not None:
             self.bridge.cancel(task.id)
 
     @Slot()
+    @guarded("loading the model")
     def _load(self) -> None:
         name = self._installed_name(self.selected_file())
         if name:
@@ -429,6 +412,7 @@ class HubSearchDialog(QDialog):
         return f.installed_name
 
     @Slot(QModelIndex, QModelIndex)
+    @guarded("showing the file")
     def _on_file_chosen(self, current: QModelIndex, previous: QModelIndex) -> None:
         self._show_file(self.selected_file())
 
@@ -456,7 +440,8 @@ class HubSearchDialog(QDialog):
         if installed:
             self._set_download_text(f"Installed as {installed}.")
         elif task is not None and task.state == TaskState.FAILED:
-            self._set_download_text(task.error or "The download failed.", error=True)
+            error = task.error.text() if task.error else "The download failed."
+            self._set_download_text(error, error=True)
         elif active:
             self._set_download_text(describe_task(task))
         else:
@@ -467,16 +452,14 @@ class HubSearchDialog(QDialog):
         _set_label(self.statusLabel, text, error)
 
     def _set_download_text(self, text: str, *, error: bool = False) -> None:
-        _set_label(self.downloadLabel, text.replace("\n  hint: ", ". "), error)
+        _set_label(self.downloadLabel, text, error)
         self.downloadLabel.setVisible(bool(text))
 
     def shutdown(self) -> None:
         """Join the search threads (a request in flight ends within the Hub timeout).
         Downloads belong to the bridge and go on."""
-        self.searches.forget()
-        self.listings.forget()
-        for runner in self._runners:
-            runner.shutdown()
+        self.searches.shutdown()
+        self.listings.shutdown()
         if self.probe.parent() is self:
             self.probe.shutdown()
 
@@ -504,25 +487,3 @@ def _button(text: str, tooltip: str) -> QPushButton:
     button = QPushButton(text)
     button.setToolTip(tooltip)
     return button
-
-
-def _muted(text: str) -> QLabel:
-    label = QLabel(text)
-    label.setObjectName("MutedLabel")
-    label.setWordWrap(True)
-    return label
-
-
-def _table(model: QAbstractTableModel, name: str, stretch: int) -> QTableView:
-    table = QTableView()
-    table.setModel(model)
-    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    table.verticalHeader().hide()
-    table.setTabKeyNavigation(False)  # arrows choose a row, Tab moves on
-    table.setAccessibleName(name)
-    header = table.horizontalHeader()
-    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
-    return table

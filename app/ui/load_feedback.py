@@ -1,28 +1,12 @@
 """What the window says about a model load: the device line for the status bar, the warning when
-a GPU was expected but llama.cpp runs everything on the CPU, and the planner's refusal turned
-into actions ("Load with 8K context"). Plain functions, no widgets."""
+a GPU was expected but llama.cpp runs everything on the CPU, and the planner's refusal with the
+loads it offers as actions ("Load with 8K context"). Plain functions, no widgets."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from app.errors import Action, UserFacingError
 
-from .engine_worker import ModelInfo
-
-# The memory planner words its alternatives as "8K context" and "q8_0 KV cache at 16K context"
-# (app/engine/planner.py, _refusal); others ("a smaller quantisation ...") stay plain text.
-_CONTEXT = re.compile(r"^(\d+)(K?) context$")
-_KV_AT_CONTEXT = re.compile(r"^(f16|q8_0|q4_0) KV cache at (\d+)(K?) context$")
-
-
-@dataclass(frozen=True)
-class LoadAlternative:
-    """A load the planner says would fit: the changes to apply and the button's label."""
-
-    label: str
-    n_ctx: int | None = None
-    kv_cache_type: str | None = None
+from .engine_session import ModelInfo
 
 
 def context_label(n_ctx: int) -> str:
@@ -30,35 +14,18 @@ def context_label(n_ctx: int) -> str:
     return f"{n_ctx // 1024}K" if n_ctx % 1024 == 0 else f"{n_ctx:,}"
 
 
-def _tokens(number: str, kilo: str) -> int:
-    return int(number) * (1024 if kilo else 1)
+def load_actions(error: UserFacingError) -> list[Action]:
+    """The loads the planner says would fit (``Action`` kind "load": ``n_ctx``, maybe
+    ``kv_cache_type``), which the window offers as one-click reloads."""
+    return [action for action in error.actions if action.kind == "load"]
 
 
-def parse_alternative(text: str) -> LoadAlternative | None:
-    """The load the planner's alternative ``text`` describes, or None when it is not a setting
-    of this model (e.g. "closing other applications to free memory")."""
-    text = text.strip()
-    if m := _CONTEXT.match(text):
-        n_ctx = _tokens(m.group(1), m.group(2))
-        return LoadAlternative(f"Load with {context_label(n_ctx)} context", n_ctx)
-    if m := _KV_AT_CONTEXT.match(text):
-        kv, n_ctx = m.group(1), _tokens(m.group(2), m.group(3))
-        return LoadAlternative(f"Use {kv} KV cache ({context_label(n_ctx)} context)", n_ctx, kv)
-    return None
-
-
-def parse_alternatives(alternatives: Sequence[str]) -> list[LoadAlternative]:
-    """The refusal's alternatives that the window can act on, as loads to try."""
-    return [a for a in map(parse_alternative, alternatives) if a is not None]
-
-
-def refusal_text(message: str, alternatives: Sequence[str]) -> str:
-    """The planner's refusal for a notice whose buttons offer the actionable alternatives."""
-    others = [a for a in alternatives if parse_alternative(a) is None]
-    text = message.rstrip(".") + ". These settings fit:"
-    if others:
-        text += " (or try " + ", or ".join(others) + ")"
-    return text
+def refusal_text(error: UserFacingError) -> str:
+    """The planner's refusal for a notice whose buttons offer the loads that fit; without such
+    loads, the error with its hint."""
+    if not load_actions(error):
+        return error.text()
+    return error.message.rstrip(".") + ". These settings fit:"
 
 
 def describe_device(info: ModelInfo) -> str:

@@ -1,24 +1,16 @@
-"""The main window: sidebar, chat, composer, status bar and the actions behind its menus."""
+"""The main window: sidebar, chat, composer, status bar, the model pages, and the actions behind
+its menus. Conversations (``ConversationActions``) and the model (``ModelLoading``) have their
+own modules; every message and error reaches the user through ``self.notices``."""
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-from collections.abc import Sequence
-from dataclasses import replace
-from functools import partial
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Signal, Slot
-from PySide6.QtGui import (
-    QCloseEvent,
-    QGuiApplication,
-)
+from PySide6.QtGui import QCloseEvent, QGuiApplication
 from PySide6.QtWidgets import (
     QApplication,
-    QFileDialog,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -32,77 +24,42 @@ from PySide6.QtWidgets import (
 )
 
 from app.about import APP_NAME, about_text
-from app.atomic import atomic_write_text
 from app.engine import HardwareInfo, LoadOptions
-from app.models import Catalogue, LoadSettings, ModelRegistry, ModelsError, adopt_found_models
+from app.errors import Action
+from app.models import Catalogue, LoadSettings, ModelRegistry
 from app.paths import AppPaths
 from app.settings import AppSettings, save_settings
-from app.store import Conversation, ConversationStore, ImportFormatError, StoreError
+from app.store import ConversationStore, StoreError
 
 from .chat_controller import ChatController
 from .chat_view import COLUMN_MAX_WIDTH, ChatView
 from .composer import Composer
-from .engine_worker import EngineClient, ModelInfo, UserFacingError
+from .conversation_actions import ConversationActions, read_import_file
+from .engine_session import EngineSession
 from .hardware_probe import HardwareProbe
-from .load_feedback import (
-    LoadAlternative,
-    describe_device,
-    device_details,
-    gpu_warning,
-    parse_alternatives,
-    refusal_text,
-)
+from .jobs import Job
 from .markdown_render import MarkdownRenderer
 from .menus import GET_MODEL_SHORTCUT, MODELS_SHORTCUT, build_menus
 from .message_widget import ViewContext
+from .model_loading import ModelLoading, load_options_from
 from .model_pages import ModelPages
+from .notices import RELOAD_MODEL, Notice, NoticeBar, NoticeBridge, guarded
 from .settings_dialog import SettingsDialog
 from .sidebar import Sidebar
-from .status_bar import ChatStatusBar, NoticeBar
-from .tasks import TaskRunner
+from .status_bar import ChatStatusBar
 from .theme import Colors, apply_theme
 
 if TYPE_CHECKING:
     from .first_run import FirstRunPage
     from .models_page import ModelsPage
 
+__all__ = ["APP_TITLE", "MainWindow", "load_options_from", "read_import_file"]
+
 log = logging.getLogger(__name__)
 
-APP_TITLE = "QwQ Desktop"
-
-
-def load_options_from(settings: AppSettings, model: LoadSettings | None = None) -> LoadOptions:
-    """Engine load options: a model's own saved settings where set, else the app settings
-    (None everywhere = let the memory planner decide)."""
-    model = model or LoadSettings()
-
-    def pick(own, app_wide):
-        return own if own is not None else app_wide
-
-    return LoadOptions(
-        n_ctx=pick(model.n_ctx, settings.context_size),
-        n_gpu_layers=pick(model.n_gpu_layers, settings.gpu_layers),
-        kv_cache_type=(
-            model.kv_cache_type
-            if model.kv_cache_type != LoadSettings().kv_cache_type
-            else settings.kv_cache_type
-        ),
-        n_threads=pick(model.n_threads, settings.threads),
-        for_gui=True,
-    )
-
-
-def read_import_file(path: str) -> dict:
-    """Read an exported conversation; a file that is not JSON raises ``ImportFormatError``."""
-    try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ImportFormatError(f"Could not read {path} ({exc.strerror or exc})") from exc
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise ImportFormatError(
-            f"{path} is not a conversation exported by QwQ Desktop (not valid JSON: {exc})",
-            "choose a .json file made with Export as JSON",
-        ) from exc
+APP_TITLE = APP_NAME
+# The kinds of actions the window performs from a notice's buttons.
+WINDOW_ACTIONS = ("load", "open-models", "choose-file", "reload-model")
 
 
 class ChatHeader(QFrame):
@@ -156,34 +113,35 @@ class MainWindow(QMainWindow):
         self._catalogue = catalogue
         self._shut_down = False
         self._context_warned: tuple[int, str] | None = None
-        self._load_request: tuple[str, LoadOptions] | None = None
-        self._alternatives: list[LoadAlternative] = []
-        self._loaded_name: str | None = None
         app = QApplication.instance()
         self.colors: Colors = apply_theme(app, settings.theme, settings.font_size)
         self.setWindowTitle(APP_TITLE)
         self.setAccessibleName(APP_TITLE)
         self.resize(1180, 780)
 
+        self.notices = NoticeBridge(self, handles=WINDOW_ACTIONS)
         described = hardware if isinstance(hardware, HardwareInfo) else None
-        self.engine = EngineClient(store, self, hardware=described)  # None: probed per load
-        self.tasks = TaskRunner(self)
+        self.engine = EngineSession(store, self, hardware=described)  # None: probed per load
         self.registry = ModelRegistry(paths)
         self._build_ui()
-        self.controller = ChatController(store, self.engine, self.chat_view, settings, self)
+        self.controller = ChatController(
+            store, self.engine, self.chat_view, settings, self.notices, self
+        )
+        self.conversations = ConversationActions(self)
+        self.models = ModelLoading(self)
         self._connect()
         build_menus(self)
         self.refresh_conversations()
         self.controller.open_conversation(None)
-        self._update_composer_state()
+        self.models.update_composer()
         for warning in settings_warnings or []:
-            self.show_notice(warning, "warning")
+            self.notices.show(warning, "warning")
         hints = QGuiApplication.styleHints()
         hints.colorSchemeChanged.connect(self._on_color_scheme_changed)
 
     # -- construction -------------------------------------------------------------------------
 
-    def _view_context(self) -> ViewContext:
+    def view_context(self) -> ViewContext:
         name = self.engine.model.name if self.engine.model is not None else "Assistant"
         return ViewContext(self.colors, MarkdownRenderer(self.colors), name)
 
@@ -201,7 +159,7 @@ class MainWindow(QMainWindow):
         notice_row.setContentsMargins(24, 10, 24, 0)
         notice_row.addWidget(self.notice_bar)
         column.addLayout(notice_row)
-        self.chat_view = ChatView(self._view_context(), chat_page)
+        self.chat_view = ChatView(self.view_context(), chat_page)
         column.addWidget(self.chat_view, 1)
         composer_row = QHBoxLayout()
         composer_row.setContentsMargins(24, 6, 24, 14)
@@ -229,6 +187,7 @@ class MainWindow(QMainWindow):
         self.model_pages = ModelPages(
             self.registry,
             self.pages,
+            self.notices,
             hardware=self._hardware,
             catalogue=self._catalogue,
             get_model_shortcut=GET_MODEL_SHORTCUT,
@@ -236,130 +195,54 @@ class MainWindow(QMainWindow):
         )
 
     def _connect(self) -> None:
-        c = self.controller
+        c, conversations = self.controller, self.conversations
+        self.notices.posted.connect(self._show_notice)
+        self.notice_bar.actionTriggered.connect(self._on_notice_action)
         self.composer.sendRequested.connect(self.send_message)
         self.composer.stopRequested.connect(c.stop)
         c.generatingChanged.connect(self._on_generating_changed)
-        c.conversationsChanged.connect(self.refresh_conversations)
-        c.currentChanged.connect(self._on_current_changed)
-        c.notice.connect(self.show_notice)
+        c.conversationsChanged.connect(conversations.refresh)
+        c.currentChanged.connect(conversations.on_current_changed)
         c.speedChanged.connect(self.status.set_speed)
         c.contextChanged.connect(self._on_context_changed)
-        self.engine.modelLoaded.connect(self._on_model_loaded)
-        self.engine.modelLoadFailed.connect(self._on_model_load_failed)
+        self.models.startPageOpened.connect(self.startPageOpened)
         self.engine.modelLoadProgress.connect(self.status.set_load_progress)
-        self.engine.modelLoadCancelled.connect(self._on_model_load_cancelled)
-        self.status.cancelLoadRequested.connect(self.cancel_load)
+        self.status.cancelLoadRequested.connect(self.models.cancel)
         s = self.sidebar
         s.newRequested.connect(self.new_chat)
-        s.conversationSelected.connect(self.open_conversation)
-        s.renameRequested.connect(self.rename_conversation)
-        s.pinRequested.connect(self.pin_conversation)
-        s.deleteRequested.connect(self.delete_conversation)
-        s.undoDeleteRequested.connect(self.undo_delete)
-        s.searchRequested.connect(self.search)
+        s.conversationSelected.connect(conversations.open)
+        s.renameRequested.connect(conversations.rename)
+        s.pinRequested.connect(conversations.pin)
+        s.deleteRequested.connect(conversations.delete)
+        s.undoDeleteRequested.connect(conversations.undo_delete)
+        s.searchRequested.connect(conversations.search)
         s.hitActivated.connect(self.controller.show_message)
         self.header.settings_button.clicked.connect(self.open_settings)
-        self.notice_bar.actionTriggered.connect(self._on_notice_action)
         self.status.modelClicked.connect(self.show_models)
         self.model_pages.loadRequested.connect(self._on_install_load_requested)
         self.model_pages.backRequested.connect(self.show_chat)
 
-    # -- conversations ------------------------------------------------------------------------
+    # -- conversations (ConversationActions) ----------------------------------------------------
 
     @Slot()
     def refresh_conversations(self) -> None:
-        try:
-            conversations = self.store.list_conversations()
-        except StoreError as exc:
-            self.show_notice(str(exc), "error")
-            return
-        self.sidebar.set_conversations(conversations, self.controller.conv_id)
+        self.conversations.refresh()
+
+    @Slot(int)
+    def open_conversation(self, conv_id: int) -> None:
+        self.conversations.open(conv_id)
+
+    def export_conversation(self, conv_id: int, path: str, fmt: str) -> Job:
+        return self.conversations.export(conv_id, path, fmt)
+
+    def import_conversation(self, path: str) -> Job:
+        return self.conversations.import_file(path)
 
     @Slot()
     def new_chat(self) -> None:
         self.controller.open_conversation(None)
         self.sidebar.select(None)
         self.focus_composer()
-
-    @Slot(int)
-    def open_conversation(self, conv_id: int) -> None:
-        self.pages.setCurrentWidget(self.chat_page)
-        if conv_id != self.controller.conv_id:
-            self.controller.open_conversation(conv_id)
-
-    @Slot(int, str)
-    def rename_conversation(self, conv_id: int, title: str) -> None:
-        try:
-            conv = self.store.rename(conv_id, title)
-        except StoreError as exc:
-            self.show_notice(str(exc), "error")
-            return
-        if conv_id == self.controller.conv_id:
-            self._on_current_changed(conv)
-        self.refresh_conversations()
-
-    @Slot(int, bool)
-    def pin_conversation(self, conv_id: int, pinned: bool) -> None:
-        try:
-            self.store.set_pinned(conv_id, pinned)
-        except StoreError as exc:
-            self.show_notice(str(exc), "error")
-            return
-        self.refresh_conversations()
-
-    @Slot(int)
-    def delete_conversation(self, conv_id: int) -> None:
-        """Soft-delete a conversation; the sidebar offers Undo for a few seconds."""
-        try:
-            conv = self.store.get_conversation(conv_id)
-            if conv_id == self.controller.conv_id:
-                self.controller.open_conversation(None)
-            self.store.delete(conv_id)
-        except StoreError as exc:
-            self.show_notice(str(exc), "error")
-            return
-        self.sidebar.undo_bar.offer(conv_id, conv.title)
-        self.refresh_conversations()
-
-    @Slot(int)
-    def undo_delete(self, conv_id: int) -> None:
-        try:
-            self.store.restore(conv_id)
-        except StoreError as exc:
-            self.show_notice(str(exc), "error")
-            return
-        self.refresh_conversations()
-        self.controller.open_conversation(conv_id)
-        self.sidebar.select(conv_id)
-
-    @Slot()
-    def rename_current(self) -> None:
-        if self.controller.conv_id is not None:
-            self.sidebar.start_rename(self.controller.conv_id)
-
-    @Slot()
-    def toggle_pin_current(self) -> None:
-        conv_id = self.controller.conv_id
-        if conv_id is not None:
-            self.pin_conversation(conv_id, not self.store.get_conversation(conv_id).pinned)
-
-    @Slot()
-    def delete_current(self) -> None:
-        if self.controller.conv_id is not None:
-            self.delete_conversation(self.controller.conv_id)
-
-    @Slot(object)
-    def _on_current_changed(self, conv: Conversation | None) -> None:
-        self.header.title.setText(conv.title if conv is not None else "New chat")
-        self.setWindowTitle(f"{conv.title} — {APP_TITLE}" if conv is not None else APP_TITLE)
-        for action in (self.rename_action, self.pin_action, self.delete_action):
-            action.setEnabled(conv is not None)
-        for action in (self.export_md_action, self.export_json_action):
-            action.setEnabled(conv is not None)
-        if conv is not None:
-            self.pin_action.setText("Un&pin chat" if conv.pinned else "&Pin chat")
-            self.sidebar.select(conv.id)
 
     # -- chatting -----------------------------------------------------------------------------
 
@@ -409,89 +292,29 @@ class MainWindow(QMainWindow):
                     f"{n_ctx:,}-token context with room for a reply: the oldest messages are "
                     "left out of what the model sees. Start a new chat to keep everything in view."
                 )
-            self.show_notice(text, "warning")
+            self.notices.show(text, "warning")
 
-    def _update_composer_state(self) -> None:
-        self.cancel_load_action.setEnabled(self.engine.loading and not self.engine.cancelling)
-        if self.engine.loading:
-            self.composer.set_can_send(False, "Loading the model…")
-        elif self.engine.model is None:
-            self.composer.set_can_send(
-                False, f"No model loaded: File → Models… ({MODELS_SHORTCUT})"
-            )
-        else:
-            self.composer.set_can_send(True)
-
-    # -- model --------------------------------------------------------------------------------
+    # -- model (ModelLoading) and model pages ---------------------------------------------------
 
     def load_model(self, path: str, options: LoadOptions | None = None) -> None:
-        """Load a GGUF file in the engine thread (the window stays responsive and the status
-        bar shows a busy indicator with the elapsed time)."""
-        self.controller.stop()
-        installed = self.registry.find_by_path(path)
-        if options is None:
-            options = load_options_from(self.settings, installed.settings if installed else None)
-        self._load_request = (str(path), options)
-        self._loaded_name = None
-        self.engine.load(str(path), options)
-        name = installed.name if installed else Path(path).name
-        self.status.start_loading(name)
-        self.chat_view.empty_state.set_loading(name)
-        self._update_composer_state()
+        """Load a GGUF file in the engine thread (see ``ModelLoading.load``)."""
+        self.models.load(path, options)
 
     @Slot()
     def cancel_load(self) -> None:
-        """Stop the model load in progress (Cancel in the status bar, Esc); the status bar
-        says "Cancelling…" until the engine thread has stopped."""
-        if self.engine.cancel_load():
-            self.status.set_cancelling()
-            self._update_composer_state()
+        self.models.cancel()
 
     def load_installed(self, name: str, settings: LoadSettings | None = None) -> None:
-        """Load a model from the models folder by name, with ``settings`` (default: its saved
-        load settings; unset values fall back to the app settings, then the planner)."""
-        try:
-            model = self.registry.get(name)
-        except ModelsError as exc:
-            self.show_notice(str(exc), "error")
-            return
-        self.load_model(model.path, load_options_from(self.settings, settings or model.settings))
+        self.models.load_installed(name, settings)
 
     def needs_first_run(self) -> bool:
         """True when no model is installed yet."""
         return self.registry.is_empty()
 
     def open_start_page(self, model: str | None = None) -> None:
-        """What the window shows at start: ``model`` (or the last model) loading, else the
-        first-run page when no model is installed. GGUF files found in the models folder but
-        missing from the list (the app stopped between placing and recording a download) are
-        adopted first, in the background (each is checked by reading it), so they do not send
-        the user to the first-run page. ``startPageOpened`` follows the decision."""
-        start = model or self.settings.last_model
-        loading = bool(start and (model or os.path.exists(start)))
-        if loading:
-            self.load_model(start)
-        self.tasks.submit(
-            partial(adopt_found_models, self.registry),
-            partial(self._on_models_folder_checked, loading),
-            partial(self._on_models_folder_check_failed, loading),
-        )
-
-    def _on_models_folder_checked(self, loading: bool, adopted: list) -> None:
-        if adopted:
-            self.model_pages.refresh()
-        if not loading:
-            if self.needs_first_run():
-                self.show_first_run()
-            else:
-                self.show_notice(
-                    "No model is loaded.", "info", action="Choose a model…", key="models"
-                )
-        self.startPageOpened.emit()
-
-    def _on_models_folder_check_failed(self, loading: bool, error: UserFacingError) -> None:
-        self.show_notice(f"Could not check the models folder: {error.text()}", "warning")
-        self._on_models_folder_checked(loading, [])
+        """``model`` (or the last model) loading, else the first-run page when no model is
+        installed; ``startPageOpened`` follows (see ``ModelLoading.open_start_page``)."""
+        self.models.open_start_page(model)
 
     @property
     def first_run(self) -> FirstRunPage | None:
@@ -504,190 +327,39 @@ class MainWindow(QMainWindow):
         return self.model_pages.models
 
     @Slot()
+    @guarded("opening the model setup")
     def show_first_run(self) -> None:
         """Show the page that downloads, imports or builds a model."""
         self.model_pages.show_first_run()
 
     @Slot()
+    @guarded("opening the Hub search")
     def show_hub_search(self) -> None:
         """Search the Hugging Face Hub for GGUF models (the network is used only on Search)."""
         self.model_pages.show_hub_search()
 
     @Slot()
+    @guarded("opening the Models page")
     def show_models(self) -> None:
         """Show the installed models with their load settings (keyboard focus on the list)."""
-        self.model_pages.show_models(self._loaded_name)
+        self.model_pages.show_models(self.models.loaded_name)
 
     @Slot()
     def show_chat(self) -> None:
         self.focus_composer()
 
     @Slot(str, object)
+    @guarded("loading the model")
     def _on_install_load_requested(self, name: str, settings: LoadSettings | None) -> None:
         """A model page asks to load ``name`` (just installed, or Load on the Models page with
         its edited settings): load it and show the chat while it loads."""
         self.load_installed(name, settings)
         self.show_chat()
 
-    @Slot()
-    def choose_model_file(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Open a GGUF model", str(self.paths.models_dir), "GGUF models (*.gguf)"
-        )
-        if path:
-            self.load_model(path)
-
-    @Slot(object)
-    def _on_model_loaded(self, info: ModelInfo) -> None:
-        installed = self.registry.find_by_path(info.path)
-        self._loaded_name = installed.name if installed is not None else None
-        self.model_pages.set_loaded(self._loaded_name)
-        warning = gpu_warning(info)
-        self.status.set_model(f"{info.name} · {info.facts.quant_type}", info.path)
-        self.status.set_device(describe_device(info), device_details(info), warning=bool(warning))
-        self.chat_view.set_context(self._view_context())
-        self.chat_view.empty_state.set_model_name(info.name)
-        self._update_composer_state()
-        self.notice_bar.dismiss()
-        if warning:
-            self.show_notice(warning, "warning", action="Models…", key="models")
-        self.settings.last_model = info.path
-        self._save_settings()
-        self.controller.measure_context()
-
-    @Slot()
-    def _on_model_load_cancelled(self) -> None:
-        """Not an error: the window goes back to having no model (the engine thread freed the
-        previous one before loading) and says how to choose one."""
-        self._loaded_name = None
-        self.model_pages.set_loaded(None)
-        self.status.set_model(None)
-        self.chat_view.empty_state.set_model_name(None)
-        self._update_composer_state()
-        self.show_notice("Load cancelled; no model loaded.", "info", action="Models…", key="models")
-
-    @Slot(object)
-    def _on_model_load_failed(self, error: UserFacingError) -> None:
-        self.model_pages.set_loaded(None)
-        self.status.set_model(None)
-        self.chat_view.empty_state.set_model_name(None)
-        self._update_composer_state()
-        self._alternatives = parse_alternatives(error.alternatives)
-        if not self._alternatives:
-            self.show_notice(
-                error.text(),
-                "error",
-                action="Models…",
-                key="models",
-                more=[("Choose a file…", "open-model")],
-            )
-            return
-        # The planner refused: offer the settings that fit as one-click reloads.
-        actions = [(a.label, f"alternative:{i}") for i, a in enumerate(self._alternatives)]
-        self.show_notice(
-            refusal_text(error.message, error.alternatives),
-            "error",
-            more=[*actions, ("Models…", "models")],
-        )
-
-    def load_alternative(self, index: int) -> None:
-        """Load again with the planner's alternative ``index`` (saved for an installed model)."""
-        if self._load_request is None or not 0 <= index < len(self._alternatives):
-            return
-        alternative = self._alternatives[index]
-        path, options = self._load_request
-        changes = {"n_ctx": alternative.n_ctx or options.n_ctx}
-        if alternative.kv_cache_type:
-            changes["kv_cache_type"] = alternative.kv_cache_type
-        installed = self.registry.find_by_path(path)
-        if installed is not None:
-            settings = replace(installed.settings, **changes)
-            try:
-                self.registry.update(installed.name, settings=settings)
-            except (ModelsError, OSError, ValueError) as exc:
-                log.warning("Could not save the load settings of %s: %s", installed.name, exc)
-        self.load_model(path, replace(options, **changes))
-
-    # -- search, export, import (background) --------------------------------------------------
-
-    @Slot(str)
-    def search(self, query: str) -> None:
-        store = self.store
-        self.tasks.submit(
-            partial(store.search, query), partial(self._on_search_done, query), self._on_task_error
-        )
-
-    def _on_search_done(self, query: str, hits: list) -> None:
-        self.sidebar.show_hits(query, hits)
-
-    def export_conversation(self, conv_id: int, path: str, fmt: str) -> int:
-        """Write a conversation to ``path`` as "markdown" or "json", in the background; the
-        thinking is included when "Include thinking in exports" is checked."""
-        store = self.store
-        thinking = self.include_thinking_action.isChecked()
-
-        def work() -> str:
-            if fmt == "json":
-                data = store.export_json(conv_id, include_thinking=thinking)
-                text = json.dumps(data, indent=2, ensure_ascii=False)
-            else:
-                text = store.export_markdown(conv_id, include_thinking=thinking)
-            atomic_write_text(path, text)
-            return path
-
-        return self.tasks.submit(work, self._on_exported, self._on_task_error)
-
-    def import_conversation(self, path: str) -> int:
-        """Add the conversation exported in ``path``, in the background, and open it."""
-        store = self.store
-        return self.tasks.submit(
-            lambda: store.import_json(read_import_file(path)),
-            self._on_imported,
-            self._on_task_error,
-        )
-
-    def _on_exported(self, path: str) -> None:
-        self.show_notice(f"Exported to {path}", "info")
-
-    def _on_imported(self, conv_id: int) -> None:
-        self.refresh_conversations()
-        self.controller.open_conversation(conv_id)
-        self.show_notice("Conversation imported.", "info")
-
-    def _on_task_error(self, error: UserFacingError) -> None:
-        self.show_notice(error.text(), "error")
-
-    def _export_dialog(self, fmt: str) -> None:
-        conv_id = self.controller.conv_id
-        if conv_id is None:
-            return
-        title = self.store.get_conversation(conv_id).title
-        suffix, label = (".json", "JSON (*.json)") if fmt == "json" else (".md", "Markdown (*.md)")
-        safe = "".join(ch if ch.isalnum() or ch in " -_" else "_" for ch in title).strip()
-        start = str(Path.home() / f"{safe or 'conversation'}{suffix}")
-        path, _ = QFileDialog.getSaveFileName(self, "Export chat", start, label)
-        if path:
-            self.export_conversation(conv_id, path, fmt)
-
-    @Slot()
-    def choose_export_markdown(self) -> None:
-        self._export_dialog("markdown")
-
-    @Slot()
-    def choose_export_json(self) -> None:
-        self._export_dialog("json")
-
-    @Slot()
-    def choose_import_file(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Import a chat", str(Path.home()), "QwQ Desktop chats (*.json)"
-        )
-        if path:
-            self.import_conversation(path)
-
     # -- settings and appearance --------------------------------------------------------------
 
     @Slot()
+    @guarded("changing the settings")
     def open_settings(self) -> None:
         conv_settings = (
             self.controller.conversation_settings() if self.controller.conv_id is not None else None
@@ -704,7 +376,7 @@ class MainWindow(QMainWindow):
             try:
                 self.store.update_settings(self.controller.conv_id, conv_settings.to_dict())
             except StoreError as exc:
-                self.show_notice(str(exc), "error")
+                self.notices.report(exc)
         old = self.settings
         reload_needed = any(
             getattr(old, f) != getattr(app_settings, f)
@@ -713,15 +385,14 @@ class MainWindow(QMainWindow):
         appearance = (old.theme, old.font_size) != (app_settings.theme, app_settings.font_size)
         self.settings = app_settings
         self.controller.app_settings = app_settings
-        self._save_settings()
+        self.save_settings()
         if appearance:
             self._apply_appearance()
         if reload_needed and self.engine.model is not None:
-            self.show_notice(
+            self.notices.show(
                 "The new model settings apply when the model is loaded again.",
                 "info",
-                action="Reload now",
-                key="reload-model",
+                [RELOAD_MODEL],
             )
 
     def set_theme(self, theme: str) -> None:
@@ -747,45 +418,38 @@ class MainWindow(QMainWindow):
             QApplication.instance(), self.settings.theme, self.settings.font_size
         )
         self.sidebar.set_colors(self.colors)
-        self.chat_view.set_context(self._view_context())
+        self.chat_view.set_context(self.view_context())
         for theme, action in self.theme_actions.items():
             action.setChecked(theme == self.settings.theme)
 
     @Slot()
+    @guarded("following the system's colours")
     def _on_color_scheme_changed(self) -> None:
         if self.settings.theme == "system":
             self._apply_appearance()
 
-    def _save_settings(self) -> None:
+    def save_settings(self) -> None:
         try:
             save_settings(self.paths.settings_file, self.settings)
         except OSError as exc:
-            self.show_notice(f"Could not save the settings ({exc}).", "warning")
+            self.notices.report(exc, kind="warning", text=f"Could not save the settings ({exc}).")
 
     # -- notices ------------------------------------------------------------------------------
 
-    @Slot(str, str)
-    def show_notice(
-        self,
-        text: str,
-        kind: str = "info",
-        action: str = "",
-        key: str = "",
-        more: Sequence[tuple[str, str]] = (),
-    ) -> None:
-        """Show a message above the chat; ``action``/``more`` add buttons handled by
-        ``_on_notice_action``."""
-        self.notice_bar.show_notice(text, kind, action, key, more)
+    @Slot(object)
+    def _show_notice(self, notice: Notice) -> None:
+        self.notice_bar.show_notice(notice)
 
-    @Slot(str)
-    def _on_notice_action(self, key: str) -> None:
-        if key == "open-model":
-            self.choose_model_file()
-        elif key == "models":
+    @Slot(object)
+    @guarded("doing what the notice offered")
+    def _on_notice_action(self, action: Action) -> None:
+        if action.kind == "choose-file":
+            self.models.choose_file()
+        elif action.kind == "open-models":
             self.show_models()
-        elif key.startswith("alternative:"):
-            self.load_alternative(int(key.partition(":")[2]))
-        elif key == "reload-model" and self.engine.model is not None:
+        elif action.kind == "load":
+            self.models.load_alternative(action)
+        elif action.kind == "reload-model" and self.engine.model is not None:
             self.load_model(self.engine.model.path)
 
     @Slot()
@@ -803,7 +467,8 @@ class MainWindow(QMainWindow):
         self.status.stop_loading()
         self.model_pages.shutdown()
         self.engine.shutdown()
-        self.tasks.shutdown()
+        self.conversations.shutdown()
+        self.models.lane.shutdown()
         try:
             self.store.purge_deleted()
         except StoreError as exc:

@@ -42,14 +42,20 @@ def build_menus(window: MainWindow) -> None:
     )
     add_action(window, file, "&Get a model…", window.show_first_run, GET_MODEL_SHORTCUT)
     add_action(window, file, "&Search the Hub…", window.show_hub_search, "Ctrl+Shift+H")
-    add_action(window, file, "&Open model file…", window.choose_model_file, "Ctrl+O")
+    add_action(window, file, "&Open model file…", window.models.choose_file, "Ctrl+O")
     file.addSeparator()
-    add_action(window, file, "&Import chat…", window.choose_import_file, "Ctrl+Shift+I")
+    add_action(
+        window, file, "&Import chat…", window.conversations.choose_import_file, "Ctrl+Shift+I"
+    )
     window.export_md_action = add_action(
-        window, file, "Export chat as &Markdown…", window.choose_export_markdown, "Ctrl+Shift+E"
+        window,
+        file,
+        "Export chat as &Markdown…",
+        window.conversations.choose_export_markdown,
+        "Ctrl+Shift+E",
     )
     window.export_json_action = add_action(
-        window, file, "Export chat as &JSON…", window.choose_export_json
+        window, file, "Export chat as &JSON…", window.conversations.choose_export_json
     )
     window.include_thinking_action = QAction("Include thinking in exports", window)
     window.include_thinking_action.setCheckable(True)
@@ -68,10 +74,14 @@ def build_menus(window: MainWindow) -> None:
         window, chat, "&Regenerate last reply", window.regenerate_last, "Ctrl+R"
     )
     chat.addSeparator()
-    window.rename_action = add_action(window, chat, "Re&name chat", window.rename_current, "F2")
-    window.pin_action = add_action(window, chat, "&Pin chat", window.toggle_pin_current, "Ctrl+P")
+    window.rename_action = add_action(
+        window, chat, "Re&name chat", window.conversations.rename_current, "F2"
+    )
+    window.pin_action = add_action(
+        window, chat, "&Pin chat", window.conversations.toggle_pin_current, "Ctrl+P"
+    )
     window.delete_action = add_action(
-        window, chat, "&Delete chat", window.delete_current, "Ctrl+Shift+Backspace"
+        window, chat, "&Delete chat", window.conversations.delete_current, "Ctrl+Shift+Backspace"
     )
 
     view = bar.addMenu("&View")

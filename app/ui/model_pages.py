@@ -20,11 +20,12 @@ from PySide6.QtWidgets import (
 from app.engine import HardwareInfo
 from app.models import Catalogue, DownloadManager, LoadSettings, ModelRegistry
 
-from .download_bridge import DownloadBridge
+from .downloads import DownloadQueue
 from .first_run import FirstRunPage
 from .hardware_probe import HardwareProbe, as_probe
 from .hub_search import HubSearchDialog
 from .models_page import ModelsPage
+from .notices import NoticeBridge, guarded
 
 
 class EmbeddedPage(QWidget):
@@ -68,7 +69,8 @@ class ModelPages(QObject):
 
     ``loadRequested(name, settings)``: load the installed model ``name`` with ``settings`` (a
     LoadSettings from the Models page, or None for its saved ones after a first-run install).
-    ``backRequested``: a page's "Back to chat".
+    ``backRequested``: a page's "Back to chat". ``notices``: the window's bridge, for what
+    fails here (each page reports its own errors on its own notice bar).
     """
 
     loadRequested = Signal(str, object)
@@ -78,6 +80,7 @@ class ModelPages(QObject):
         self,
         registry: ModelRegistry,
         stack: QStackedWidget,
+        notices: NoticeBridge,
         *,
         hardware: HardwareInfo | HardwareProbe | None = None,
         catalogue: Catalogue | None = None,
@@ -89,21 +92,22 @@ class ModelPages(QObject):
         super().__init__(parent)
         self.registry = registry
         self.stack = stack
+        self.notices = notices
         self.probe = as_probe(hardware, self)  # shared by the pages
         self.catalogue = catalogue
         self.get_model_shortcut = get_model_shortcut
-        self.downloads: DownloadBridge | None = None
+        self.downloads: DownloadQueue | None = None
         self.first_run: FirstRunPage | None = None
         self.first_run_page: EmbeddedPage | None = None
         self.models: ModelsPage | None = None
         self.models_page: EmbeddedPage | None = None
         self.hub_search: HubSearchDialog | None = None
 
-    def download_bridge(self) -> DownloadBridge:
+    def download_queue(self) -> DownloadQueue:
         """The download queue the pages share (made on first use)."""
         if self.downloads is None:
             manager = DownloadManager(self.registry, catalogue=self.catalogue)
-            self.downloads = DownloadBridge(self.registry, manager, parent=self)
+            self.downloads = DownloadQueue(self.registry, manager, self.notices, parent=self)
         return self.downloads
 
     @Slot()
@@ -112,7 +116,7 @@ class ModelPages(QObject):
         if self.first_run is None:
             self.first_run = FirstRunPage(
                 self.registry,
-                self.download_bridge(),
+                self.download_queue(),
                 catalogue=self.catalogue,
                 hardware=self.probe,
                 parent=self.stack,
@@ -151,7 +155,7 @@ class ModelPages(QObject):
         if self.hub_search is None:
             self.hub_search = HubSearchDialog(
                 self.registry,
-                self.download_bridge(),
+                self.download_queue(),
                 catalogue=self.catalogue,
                 hardware=self.probe,
                 parent=self.stack.window(),
@@ -194,23 +198,27 @@ class ModelPages(QObject):
         return page
 
     @Slot(str)
+    @guarded("showing the new model")
     def _on_model_ready(self, name: str) -> None:
         if self.models is not None:
             self.models.refresh()
         self.loadRequested.emit(name, None)
 
     @Slot(str)
+    @guarded("showing the new model")
     def _on_hub_installed(self, name: str) -> None:
         if self.models is not None:
             self.models.refresh()
             self.models.select(name)
 
     @Slot(str)
+    @guarded("showing the new model")
     def _on_hub_load(self, name: str) -> None:
         if self.hub_search is not None:
             self.hub_search.close()
         self.loadRequested.emit(name, None)
 
     @Slot(str, object)
+    @guarded("loading the model")
     def _on_models_load(self, name: str, settings: LoadSettings) -> None:
         self.loadRequested.emit(name, settings)

@@ -4,19 +4,16 @@ Verify, Reveal in the file manager and Delete (with confirmation).
 
 Standalone widget: it needs a ModelRegistry; ``loadRequested(name, LoadSettings)`` asks the
 main window to load a model and ``set_loaded(name)`` tells the page which one is loaded.
-Header reads, planning and checksums run off the GUI thread (``ModelJob``), and so does the
-look at this computer the plans need (``HardwareProbe``): until it answers the plan says so.
+Header reads, planning and checksums run as jobs off the GUI thread (one lane for plans, one
+for checksums), and so does the look at this computer the plans need (``HardwareProbe``):
+until it answers the plan says so. Errors reach the page's own notice bar.
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-from pathlib import Path
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, QTimer, QUrl, Signal, Slot
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -34,15 +31,16 @@ from PySide6.QtWidgets import (
 )
 
 from app.engine import EngineError, HardwareInfo, plan_memory, read_model_facts
+from app.errors import UserFacingError
 from app.models import InstalledModel, LoadSettings, ModelRegistry, verify_model
 from app.models.install import disk_usage_summary
 
-from .download_bridge import ModelJob
-from .engine_worker import UserFacingError
-from .first_run import format_bytes
+from .downloads import format_bytes
 from .hardware_probe import CHECKING_TEXT, HardwareProbe, as_probe
+from .jobs import Job, JobLane
+from .models_table import COLUMNS, InstalledModelsModel, reveal_in_file_manager
+from .notices import NoticeBar, NoticeBridge, guarded
 
-COLUMNS = ("Name", "Size", "Quant", "Context", "Location")
 KV_TYPES = ("f16", "q8_0", "q4_0")
 PLAN_DELAY_MS = 250
 SOURCE_WORDS = {
@@ -51,77 +49,6 @@ SOURCE_WORDS = {
     "link": "used where it is (the file stays yours)",
     "found": "found in the models folder",
 }
-
-
-def reveal_in_file_manager(path: str | Path) -> None:
-    """Show ``path`` selected in the system's file manager (its folder where that is not
-    possible)."""
-    target = Path(path)
-    if sys.platform == "darwin":
-        subprocess.Popen(["open", "-R", str(target)])
-    elif sys.platform == "win32":
-        subprocess.Popen(["explorer", f"/select,{target}"])
-    else:
-        QDesktopServices.openUrl(QUrl.fromLocalFile(str(target.parent)))
-
-
-class InstalledModelsModel(QAbstractTableModel):
-    """The registry as a table; the loaded model is marked and shown in bold."""
-
-    def __init__(self, parent=None) -> None:
-        super().__init__(parent)
-        self.models: list[InstalledModel] = []
-        self.loaded: str | None = None
-
-    def set_models(self, models: list[InstalledModel]) -> None:
-        self.beginResetModel()
-        self.models = list(models)
-        self.endResetModel()
-
-    def set_loaded(self, name: str | None) -> None:
-        self.loaded = name
-        if self.models:
-            self.dataChanged.emit(self.index(0, 0), self.index(len(self.models) - 1, 0))
-
-    def row_of(self, name: str) -> int:
-        return next((i for i, m in enumerate(self.models) if m.name == name), -1)
-
-    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: B008, N802 - Qt API
-        return 0 if parent.isValid() else len(self.models)
-
-    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: B008, N802 - Qt API
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        return None
-
-    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
-        if not index.isValid():
-            return None
-        model = self.models[index.row()]
-        column = index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
-            if column == 0:
-                return f"● {model.name} (loaded)" if model.name == self.loaded else model.name
-            if column == 1:
-                return format_bytes(model.size_bytes)
-            if column == 2:
-                return model.quant
-            if column == 3:
-                return f"{model.context_length:,}"
-            return model.path if model.exists else f"{model.path} (missing)"
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{model.title} · {model.architecture} · {model.source} · {model.path}"
-        if role == Qt.ItemDataRole.FontRole and model.name == self.loaded:
-            font = self.parent().font() if self.parent() is not None else None
-            if font is not None:
-                font.setBold(True)
-            return font
-        if role == Qt.ItemDataRole.TextAlignmentRole and column in (1, 3):
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        return None
 
 
 class ModelsPage(QWidget):
@@ -147,8 +74,11 @@ class ModelsPage(QWidget):
         self._hardware_error: UserFacingError | None = None
         self.loaded: str | None = None
         self._facts: dict[str, object] = {}
-        self.plan_job: ModelJob | None = None
-        self.verify_job: ModelJob | None = None
+        self.notices = NoticeBridge(self)
+        self.plans = JobLane("ModelPlans", self)
+        self.checksums = JobLane("ModelChecksums", self)
+        self.plan_job: Job | None = None
+        self.verify_job: Job | None = None
         self._plan_timer = QTimer(self, singleShot=True, interval=PLAN_DELAY_MS)
         self._plan_timer.timeout.connect(self._plan_now)
         self._build_ui()
@@ -243,8 +173,13 @@ class ModelsPage(QWidget):
         self.messageLabel.setWordWrap(True)
         form.addRow(self.messageLabel)
         layout.addWidget(self.details)
+        self.notice_bar = NoticeBar(self)
+        layout.addWidget(self.notice_bar)
+        self.notices.posted.connect(self.notice_bar.show_notice)
 
     # -- public ------------------------------------------------------------------------------
+    @Slot()
+    @guarded("listing the installed models")
     def refresh(self) -> None:
         """Re-read the registry (keeps the selection when the model is still there)."""
         current = self.selected()
@@ -287,6 +222,7 @@ class ModelsPage(QWidget):
         )
 
     @Slot()
+    @guarded("saving the load settings")
     def save_settings(self) -> None:
         model = self.selected()
         if model is not None:
@@ -295,6 +231,7 @@ class ModelsPage(QWidget):
             self._message("Settings saved.")
 
     @Slot()
+    @guarded("deleting the model")
     def delete_selected(self) -> None:
         model = self.selected()
         if model is None:
@@ -321,33 +258,38 @@ class ModelsPage(QWidget):
         self.modelRemoved.emit(model.name)
 
     @Slot()
-    def verify_selected(self) -> ModelJob | None:
+    @guarded("verifying the model")
+    def verify_selected(self) -> Job | None:
         model = self.selected()
         if model is None:
             return None
-        self._wait_job("verify_job")
+        self._drop_job("verify_job")
         self._message(f"Verifying {model.name}…")
         self.verifyButton.setEnabled(False)
+        registry = self.registry
 
-        def work(report):
-            return verify_model(self.registry, model.name, on_bytes=report)
+        def work(job: Job):
+            report = lambda done, total: job.emit((done, total))  # noqa: E731
+            return verify_model(registry, model.name, on_bytes=report)
 
-        self.verify_job = ModelJob(work, "verifying the model", self)
-        self.verify_job.progress.connect(self._on_verify_progress)
+        self.verify_job = self.checksums.submit(work, "verifying the model")
+        self.verify_job.yielded.connect(self._on_verify_progress)
         self.verify_job.finished.connect(self._on_verified)
-        self.verify_job.failed.connect(self._on_verify_failed)
-        return self.verify_job.start()
+        self.verify_job.errored.connect(self._on_verify_failed)
+        return self.verify_job
 
     def shutdown(self) -> None:
-        """Join background jobs (call before the widget goes away)."""
+        """Stop background jobs and their threads (call before the widget goes away).
+        Idempotent."""
         if self.probe.parent() is self:
             self.probe.shutdown()
         self._plan_timer.stop()
-        self._wait_job("plan_job")
-        self._wait_job("verify_job")
+        self.plans.shutdown()
+        self.checksums.shutdown()
 
     # -- selection and settings ----------------------------------------------------------------
     @Slot(QModelIndex, QModelIndex)
+    @guarded("showing the model")
     def _on_selected(self, current: QModelIndex, previous: QModelIndex) -> None:
         self._show(self.selected())
 
@@ -389,6 +331,7 @@ class ModelsPage(QWidget):
         self._plan_timer.start()
 
     @Slot()
+    @guarded("planning memory")
     def _plan_now(self) -> None:
         model = self.selected()
         if model is None or not model.exists:
@@ -401,7 +344,7 @@ class ModelsPage(QWidget):
         settings = self.current_settings()
         hardware, cache = self.hardware, self._facts
 
-        def work(report):
+        def work(job: Job):
             facts = cache.get(model.path) or read_model_facts(model.path)
             cache[model.path] = facts
             try:
@@ -415,12 +358,11 @@ class ModelsPage(QWidget):
             except EngineError as exc:  # a refusal is an answer, not a failure
                 return exc
 
-        self._wait_job("plan_job")
+        self._drop_job("plan_job")
         self.planLabel.setText("Planning…")
-        self.plan_job = ModelJob(work, "planning memory", self)
+        self.plan_job = self.plans.submit(work, "planning memory")
         self.plan_job.finished.connect(self._on_planned)
-        self.plan_job.failed.connect(self._on_plan_failed)
-        self.plan_job.start()
+        self.plan_job.errored.connect(self._on_plan_failed)
 
     def _on_hardware(self, hardware: HardwareInfo) -> None:
         self.hardware = hardware
@@ -444,10 +386,13 @@ class ModelsPage(QWidget):
 
     @Slot(object)
     def _on_plan_failed(self, error: UserFacingError) -> None:
-        self.planLabel.setText(error.text())
+        self.planLabel.setText(error.text())  # an expected one is the plan's answer
+        if not error.expected:
+            self.notices.report(error, "planning memory")
 
     # -- actions -------------------------------------------------------------------------------
     @Slot()
+    @guarded("loading the model")
     def _load(self) -> None:
         model = self.selected()
         if model is None:
@@ -458,13 +403,15 @@ class ModelsPage(QWidget):
         self.loadRequested.emit(model.name, settings)
 
     @Slot()
+    @guarded("showing the model file")
     def _reveal(self) -> None:
         model = self.selected()
         if model is not None:
             reveal_in_file_manager(model.path)
 
-    @Slot(object, object)
-    def _on_verify_progress(self, done: int, total: int) -> None:
+    @Slot(object)
+    def _on_verify_progress(self, progress: tuple[int, int]) -> None:
+        done, total = progress
         self._message(f"Verifying: {format_bytes(done)} of {format_bytes(total)}")
 
     @Slot(object)
@@ -479,14 +426,15 @@ class ModelsPage(QWidget):
     @Slot(object)
     def _on_verify_failed(self, error: UserFacingError) -> None:
         self.verifyButton.setEnabled(True)
-        self._message(error.text(), error=True)
+        self._message("")
+        self.notices.report(error, "verifying the model")
 
     def _message(self, text: str, *, error: bool = False) -> None:
         self.messageLabel.setObjectName("ErrorLabel" if error else "MutedLabel")
         self.messageLabel.style().polish(self.messageLabel)
         self.messageLabel.setText(text)
 
-    def _wait_job(self, attr: str) -> None:
+    def _drop_job(self, attr: str) -> None:
         """Discard the previous job of this kind, so its late result cannot overwrite a newer
         one's."""
         job = getattr(self, attr)

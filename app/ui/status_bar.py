@@ -1,16 +1,12 @@
-"""Status bar (model, load progress, device, speed, context meter) and the notice bar."""
+"""Status bar: model, load progress, device, speed, context meter."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from PySide6.QtCore import QElapsedTimer, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
-    QFrame,
     QHBoxLayout,
     QLabel,
     QProgressBar,
-    QPushButton,
     QStatusBar,
     QToolButton,
     QWidget,
@@ -225,84 +221,3 @@ class ChatStatusBar(QStatusBar):
         self.meter.setToolTip(tip)
         self.meter.setAccessibleDescription(text)
         return level
-
-
-class NoticeBar(QFrame):
-    """A dismissible message above the chat (warnings, errors), with optional actions."""
-
-    actionTriggered = Signal(str)  # the key of the action chosen
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("NoticeBar")
-        self.setProperty("kind", "info")
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(12, 8, 6, 8)
-        self.label = QLabel(self)
-        self.label.setWordWrap(True)
-        self.label.setAccessibleName("Notice")
-        layout.addWidget(self.label, 1)
-        self._buttons_row = QHBoxLayout()
-        self._buttons_row.setSpacing(6)
-        layout.addLayout(self._buttons_row)
-        self.action = self._new_button()  # the first action's button
-        self._extra: list[QPushButton] = []
-        self.close_button = QToolButton(self)
-        self.close_button.setObjectName("ActionButton")
-        self.close_button.setText("✕")
-        self.close_button.setAccessibleName("Dismiss notice")
-        self.close_button.clicked.connect(self.dismiss)
-        layout.addWidget(self.close_button)
-        self.hide()
-
-    def _new_button(self) -> QPushButton:
-        button = QPushButton(self)
-        button.clicked.connect(self._on_action)
-        self._buttons_row.addWidget(button)
-        return button
-
-    @property
-    def kind(self) -> str:
-        return str(self.property("kind"))
-
-    def text(self) -> str:
-        return self.label.text()
-
-    def buttons(self) -> list[QPushButton]:
-        """The action buttons shown now, in order."""
-        return [b for b in (self.action, *self._extra) if not b.isHidden()]
-
-    def show_notice(
-        self,
-        text: str,
-        kind: str = "info",
-        action: str = "",
-        key: str = "",
-        more: Sequence[tuple[str, str]] = (),
-    ) -> None:
-        """Show ``text``; kind is "info", "warning" or "error". ``action`` labels a button that
-        emits ``actionTriggered(key)``; ``more`` adds (label, key) buttons after it."""
-        self.setProperty("kind", kind)
-        actions = ([(action, key)] if action else []) + list(more)
-        while len(self._extra) < len(actions) - 1:
-            self._extra.append(self._new_button())
-        for i, button in enumerate((self.action, *self._extra)):
-            label, action_key = actions[i] if i < len(actions) else ("", "")
-            button.setText(label)
-            button.setProperty("actionKey", action_key)
-            button.setVisible(bool(label))
-        for child in (self, self.label, *self.buttons()):
-            child.style().unpolish(child)
-            child.style().polish(child)
-        self.label.setText(text)
-        self.show()
-
-    @Slot()
-    def dismiss(self) -> None:
-        self.hide()
-
-    @Slot()
-    def _on_action(self) -> None:
-        key = self.sender().property("actionKey") if self.sender() is not None else ""
-        self.hide()
-        self.actionTriggered.emit(str(key or ""))

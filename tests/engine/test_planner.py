@@ -92,8 +92,18 @@ def test_explicit_context_that_does_not_fit_suggests_what_does():
         plan_memory(qwq_facts(), machine(32), n_ctx=32768)
     err = info.value
     assert "at 32K context" in str(err)
-    assert any("context" in alt for alt in err.alternatives)
-    assert any("q8_0" in alt for alt in err.alternatives)
+    loads = [a for a in err.actions if a.kind == "load"]
+    assert loads[0].get("n_ctx") < 32768 and loads[0].get("kv_cache_type") is None
+    assert loads[0].label == f"Load with {loads[0].get('n_ctx') // 1024}K context"
+    assert any(a.get("kv_cache_type") == "q8_0" for a in loads)
+    assert "context" in err.hint and "q8_0" in err.hint  # the same in words, for a terminal
+
+
+def test_a_refusal_with_no_setting_that_fits_offers_a_smaller_file():
+    with pytest.raises(InsufficientMemoryError) as info:
+        plan_memory(qwq_facts(), machine(16))
+    kinds = [(a.kind, a.get("quant")) for a in info.value.actions]
+    assert kinds == [("quantization", "Q3_K_M"), ("free-memory", None)]
 
 
 def test_q8_kv_cache_buys_context():

@@ -9,10 +9,17 @@ import threading
 
 import pytest
 
-from app.models import DownloadManager, LoadSettings, ModelRegistry, TaskState, load_catalogue
+from app.models import (
+    DownloadManager,
+    LoadSettings,
+    ModelRegistry,
+    TaskState,
+    UnsupportedModelError,
+    load_catalogue,
+)
 from app.models.catalogue import default_catalogue_path
 from app.paths import app_paths
-from quantize.hub import list_repo_files, partial_path
+from quantize.hub import HubAuthError, HubOfflineError, list_repo_files, partial_path
 from tests.models.helpers import write_unknown_arch_gguf
 
 REPO = "org/tiny-GGUF"
@@ -213,15 +220,15 @@ def test_offline_ends_as_a_failed_task_with_the_reason(make_manager, monkeypatch
     monkeypatch.setenv("HF_ENDPOINT", closed_endpoint())
     manager = make_manager()
     failed = manager.wait(manager.enqueue(REPO, FILE).id, timeout=30)
-    assert failed.state == TaskState.FAILED and failed.error_kind == "HubOfflineError"
-    assert "Cannot reach" in failed.error
+    assert failed.state == TaskState.FAILED and isinstance(failed.error, HubOfflineError)
+    assert "Cannot reach" in failed.error.message and failed.error.hint
 
 
 def test_a_gated_repo_fails_with_what_to_do(fake_hub, make_manager, tiny_bytes):
     fake_hub.add_repo("meta/gated", {FILE: tiny_bytes}, gated=True, tokens=("hf_ok",))
     manager = make_manager()
     failed = manager.wait(manager.enqueue("meta/gated", FILE).id, timeout=30)
-    assert failed.error_kind == "HubAuthError" and "HF_TOKEN" in failed.error
+    assert isinstance(failed.error, HubAuthError) and "HF_TOKEN" in str(failed.error)
 
 
 def test_a_model_llama_cpp_cannot_run_is_not_installed(fake_hub, make_manager, registry, tmp_path):
@@ -229,7 +236,7 @@ def test_a_model_llama_cpp_cannot_run_is_not_installed(fake_hub, make_manager, r
     fake_hub.add_repo("org/odd", {"odd.gguf": odd})
     manager = make_manager()
     failed = manager.wait(manager.enqueue("org/odd", "odd.gguf").id, timeout=30)
-    assert failed.error_kind == "UnsupportedModelError" and "notanarch" in failed.error
+    assert isinstance(failed.error, UnsupportedModelError) and "notanarch" in str(failed.error)
     assert registry.is_empty() and not list(registry.paths.models_dir.rglob("*.gguf"))
 
 
@@ -241,3 +248,18 @@ def test_a_corrupted_transfer_is_repaired_by_the_second_download(
     assert manager.wait(manager.enqueue(REPO, FILE).id, timeout=30).state == TaskState.DONE
     assert (registry.paths.models_dir / REPO / FILE).read_bytes() == tiny_bytes
     assert served.served_bytes(FILE) == 2 * len(tiny_bytes)
+
+
+def test_a_failed_task_keeps_its_typed_error_across_a_restart(make_manager, monkeypatch):
+    from tests.fixtures.fake_hub import closed_endpoint
+
+    monkeypatch.setenv("HF_ENDPOINT", closed_endpoint())
+    manager = make_manager()
+    failed = manager.wait(manager.enqueue(REPO, FILE).id, timeout=30)
+    manager.shutdown()
+    restored = make_manager().task(failed.id)
+    assert restored.state == TaskState.FAILED and restored.error.expected
+    assert (restored.error.message, restored.error.hint) == (
+        failed.error.message,
+        failed.error.hint,
+    )

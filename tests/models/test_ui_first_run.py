@@ -12,8 +12,8 @@ import pytest
 from app.engine import ChatEngine
 from app.models import ModelRegistry, TaskState, hypothetical_hardware, load_catalogue
 from app.paths import app_paths
-from app.ui.download_bridge import DownloadBridge
-from app.ui.first_run import FirstRunPage, describe_task, quantize_command
+from app.ui.downloads import DownloadQueue, describe_task
+from app.ui.first_run import FirstRunPage, quantize_command
 from tests.fixtures.fake_hub import closed_endpoint
 from tests.fixtures.qt_strict import QT_STRICT, no_leaked_threads  # noqa: F401 - fixture
 from tests.models.helpers import write_tiny_catalogue, write_unknown_arch_gguf
@@ -39,7 +39,7 @@ def catalogue(tmp_path, tiny_bytes):
 @pytest.fixture
 def page(qtbot, catalogue):
     registry = ModelRegistry(app_paths().ensure())
-    bridge = DownloadBridge(registry)
+    bridge = DownloadQueue(registry)
     bridge.manager.catalogue = catalogue
     widget = FirstRunPage(registry, bridge, catalogue=catalogue, hardware=hypothetical_hardware(16))
     qtbot.addWidget(widget)
@@ -94,7 +94,7 @@ def test_a_download_paused_in_an_earlier_session_is_offered_again(
     qtbot.waitUntil(lambda: page.task.done_bytes > 100_000, timeout=WAIT_MS)
     page.bridge.shutdown()  # the app closes mid-download
 
-    bridge = DownloadBridge(page.registry)
+    bridge = DownloadQueue(page.registry)
     bridge.manager.catalogue = catalogue
     again = FirstRunPage(
         page.registry, bridge, catalogue=catalogue, hardware=hypothetical_hardware(16)
@@ -114,8 +114,8 @@ def test_a_download_paused_in_an_earlier_session_is_offered_again(
 def test_offline_download_says_so_and_leaves_no_file(page, qtbot, monkeypatch):
     monkeypatch.setenv("HF_ENDPOINT", closed_endpoint())
     page.start_download()
-    qtbot.waitUntil(lambda: page.errorLabel.text() != "", timeout=WAIT_MS)
-    assert "Cannot reach the Hugging Face Hub" in page.errorLabel.text()
+    qtbot.waitUntil(lambda: page.notice_bar.text() != "", timeout=WAIT_MS)
+    assert "Cannot reach the Hugging Face Hub" in page.notice_bar.text()
     assert page.pauseButton.text() == "Resume"  # it can be tried again
     assert not list(page.registry.paths.models_dir.rglob("*.gguf"))
 
@@ -131,9 +131,9 @@ def test_importing_a_gguf_file(page, qtbot, tiny_answer_gguf):
 def test_importing_an_unsupported_model_shows_why(page, qtbot, tmp_path):
     odd = write_unknown_arch_gguf(tmp_path / "odd.gguf")
     job = page.import_file(odd)
-    with qtbot.waitSignal(job.failed, timeout=WAIT_MS):
+    with qtbot.waitSignal(job.errored, timeout=WAIT_MS):
         pass
-    assert "'notanarch'" in page.errorLabel.text()
+    assert "'notanarch'" in page.notice_bar.text()
     assert page.registry.is_empty() and page.importButton.isEnabled()
 
 
@@ -159,7 +159,7 @@ def test_a_failing_build_shows_the_exit_code(page, qtbot, monkeypatch):
     process = page.start_build("Qwen/QwQ-missing")
     with qtbot.waitSignal(process.finished, timeout=60_000):
         pass
-    assert "exit code" in page.errorLabel.text()
+    assert "exit code" in page.notice_bar.text()
     assert "Cannot reach" in page.buildLog.toPlainText()
     assert page.buildButton.isEnabled()
 
@@ -211,7 +211,7 @@ def test_the_packaged_app_builds_through_its_own_executable(page, qtbot, monkeyp
     with qtbot.waitSignal(process.finished, timeout=60_000):
         pass
     assert "Cannot reach" in page.buildLog.toPlainText()  # the pipeline ran and said why not
-    assert "exit code" in page.errorLabel.text()
+    assert "exit code" in page.notice_bar.text()
 
 
 def test_describe_task_in_words():

@@ -175,9 +175,9 @@ def test_verify_checks_the_sha256_off_the_gui_thread(page, qtbot, registry):
         fh.write(b"\0\0\0\1")
     page.select("copied")
     job = page.verify_selected()
-    with qtbot.waitSignal(job.failed, timeout=WAIT_MS):
+    with qtbot.waitSignal(job.errored, timeout=WAIT_MS):
         pass
-    assert "is damaged" in page.messageLabel.text()
+    assert "is damaged" in page.notice_bar.text() and page.notice_bar.kind == "error"
 
 
 def test_a_missing_file_is_shown_and_cannot_be_loaded(page, registry):

@@ -4,19 +4,31 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Qt, Slot
 
+from app.ui.engine_session import Deltas
+
 TURN_TIMEOUT_MS = 20_000
 
 
 class DeltaRecorder(QObject):
-    """Records what the engine client lets through to the GUI (lives in the GUI thread)."""
+    """Records the streamed text each turn job lets through to the GUI (lives in the GUI
+    thread): it listens to every turn the window's engine session starts."""
 
-    def __init__(self) -> None:
+    def __init__(self, engine) -> None:
         super().__init__()
         self.pieces: list[tuple[str, str]] = []
+        start_turn = engine.start_turn
+
+        def start(*args):
+            job = start_turn(*args)
+            job.yielded.connect(self.record)
+            return job
+
+        engine.start_turn = start
 
     @Slot(object)
-    def record(self, pieces) -> None:
-        self.pieces.extend(pieces)
+    def record(self, item) -> None:
+        if isinstance(item, Deltas):
+            self.pieces.extend(item.pieces)
 
 
 def finish_turn(window, qtbot) -> None:
@@ -29,8 +41,7 @@ def stored_branch(window):
 
 def test_reply_streams_thinking_then_answer(answer_window, qtbot):
     window = answer_window
-    recorder = DeltaRecorder()
-    window.engine.turnDeltas.connect(recorder.record)
+    recorder = DeltaRecorder(window.engine)
     qtbot.keyClicks(window.composer.input, "What is the capital of France?")
     qtbot.keyClick(window.composer.input, Qt.Key.Key_Return)
     assert window.composer.generating

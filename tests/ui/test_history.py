@@ -60,7 +60,7 @@ def test_rename_pin_and_delete_with_undo(window, qtbot):
     window.sidebar.model.setData(window.sidebar.model.index(1), "Renamed first")
     assert store.get_conversation(first).title == "Renamed first"
 
-    window.pin_conversation(first, True)
+    window.conversations.pin(first, True)
     assert titles(window) == ["Renamed first", "Second"]
     assert window.sidebar.model.data(
         window.sidebar.model.index(0), Qt.ItemDataRole.AccessibleTextRole
@@ -87,7 +87,7 @@ def test_rename_pin_and_delete_with_undo(window, qtbot):
 def test_deleted_conversations_are_purged_at_shutdown(window):
     conv = seed(window.store, "Gone", [("q", "a")])
     window.refresh_conversations()
-    window.delete_conversation(conv)
+    window.conversations.delete(conv)
     window.shutdown()
     assert window.store.list_deleted() == []
 
@@ -121,7 +121,7 @@ def test_export_and_import_round_trip(window, qtbot, tmp_path):
     window.export_conversation(conv, str(json_path), "json")
     window.export_conversation(conv, str(md_path), "markdown")
     qtbot.waitUntil(lambda: json_path.exists() and md_path.exists(), timeout=5000)
-    qtbot.waitUntil(lambda: window.tasks.pending == 0, timeout=5000)
+    qtbot.waitUntil(lambda: not window.conversations.lane.busy, timeout=5000)
     assert "Exported to" in window.notice_bar.text()
     markdown = md_path.read_text(encoding="utf-8")
     assert "print('hi')" in markdown
@@ -145,7 +145,7 @@ def test_exports_follow_the_include_thinking_option(window, qtbot, tmp_path, inc
     json_path, md_path = tmp_path / "chat.json", tmp_path / "chat.md"
     window.export_conversation(conv, str(json_path), "json")
     window.export_conversation(conv, str(md_path), "markdown")
-    qtbot.waitUntil(lambda: window.tasks.pending == 0, timeout=5000)
+    qtbot.waitUntil(lambda: not window.conversations.lane.busy, timeout=5000)
     data = json.loads(json_path.read_text(encoding="utf-8"))
     assert data["includes_thinking"] is include
     reply = data["messages"][-1]

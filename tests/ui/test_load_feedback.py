@@ -7,16 +7,15 @@ import pytest
 
 from app.engine import InsufficientMemoryError, plan_memory, read_model_facts
 from app.engine.planner import MiB
+from app.errors import Action
 from app.models import hypothetical_hardware
-from app.ui.engine_worker import ModelInfo
+from app.ui.engine_session import ModelInfo
 from app.ui.load_feedback import (
-    LoadAlternative,
     context_label,
     describe_device,
     device_details,
     gpu_warning,
-    parse_alternative,
-    parse_alternatives,
+    load_actions,
     refusal_text,
 )
 
@@ -52,14 +51,14 @@ def info(plan, device="CPU", offloaded=None, backend=None, requested=None) -> Mo
     )
 
 
-def test_the_planners_alternatives_become_loads(facts):
+def test_the_planners_alternatives_are_typed_loads(facts):
     error = refusal(facts, 4096, (2048, 4096))
-    assert "2K context" in error.alternatives
-    actions = parse_alternatives(error.alternatives)
-    assert actions[0] == LoadAlternative("Load with 2K context", 2048)
-    kv = [a for a in actions if a.kv_cache_type]
+    actions = load_actions(error)
+    assert actions[0] == Action("load", "Load with 2K context", {"n_ctx": 2048})
+    kv = [a for a in actions if a.get("kv_cache_type")]
     assert all(a.label.startswith("Use q8_0 KV cache (") for a in kv)
-    text = refusal_text(error.message, error.alternatives)
+    assert all(a.get("kv_cache_type") == "q8_0" and a.get("n_ctx") for a in kv)
+    text = refusal_text(error)
     assert text.startswith(error.message) and text.endswith("These settings fit:")
 
 
@@ -69,11 +68,9 @@ def test_alternatives_that_are_not_settings_stay_words(facts):
     with pytest.raises(InsufficientMemoryError) as caught:
         plan_memory(facts, hardware, n_ctx=4096)
     error = caught.value
-    assert parse_alternatives(error.alternatives) == []
-    assert "closing other applications" in refusal_text(error.message, error.alternatives)
-    assert parse_alternative("q8_0 KV cache at 12288 context") == LoadAlternative(
-        "Use q8_0 KV cache (12K context)", 12288, "q8_0"
-    )
+    assert load_actions(error) == []
+    assert [a.kind for a in error.actions] == ["quantization", "free-memory"]
+    assert "closing other applications" in refusal_text(error)  # the hint, in words
     assert context_label(3000) == "3,000"
 
 

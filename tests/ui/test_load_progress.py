@@ -13,7 +13,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app.settings import AppSettings
-from app.ui.engine_worker import ProgressThrottle
+from app.ui.engine_session import ProgressThrottle
 from app.ui.status_bar import loading_text, percent
 from tests.ui.conftest import LOAD_TIMEOUT_MS, load
 
@@ -98,7 +98,7 @@ def test_cancelling_mid_load_leaves_no_model_and_no_error(
 
     assert len(shown) == 1  # nothing of the cancelled load reached the view after Cancel
     assert window.engine.model is None
-    assert window.engine._worker._engine is None  # the engine thread is idle: safe to read
+    assert window.engine._engine is None  # the engine thread is idle: safe to read
     assert status.model_label.text() == "No model loaded"
     assert not status.loading_bar.isVisible() and not status.cancel_load_button.isVisible()
     bar = window.notice_bar
@@ -115,29 +115,25 @@ def test_cancelling_mid_load_leaves_no_model_and_no_error(
 
 def test_closing_the_window_mid_load_stops_the_load(make_window, gemma_gguf, qtbot):
     window = make_window(SLOW_TAIL)
-    worker = window.engine._worker
-    ends: list[str] = []  # appended in the engine thread, read after it stopped
-    direct = Qt.ConnectionType.DirectConnection
-    worker.loaded.connect(lambda *_: ends.append("loaded"), direct)
-    worker.loadCancelled.connect(lambda *_: ends.append("cancelled"), direct)
     shown = on_first_progress(window, window.close)
     window.load_model(str(gemma_gguf))
+    job = window.engine.load_job
     qtbot.waitUntil(lambda: bool(shown), timeout=LOAD_TIMEOUT_MS)
 
-    assert not window.isVisible() and not window.engine._thread.isRunning()
-    assert ends == ["cancelled"]  # the load stopped instead of finishing first
+    assert not window.isVisible() and not window.engine.lane.thread.isRunning()
+    assert job.outcome == "aborted"  # the load stopped instead of finishing first
 
 
 def test_late_reports_of_a_replaced_or_cancelled_load_are_dropped(window, tiny_answer_gguf, qtbot):
     shown = on_first_progress(window, lambda: None)
-    worker, client = window.engine._worker, window.engine
+    client = window.engine
     window.load_model(str(tiny_answer_gguf))
-    replaced = client._load.request_id
+    replaced = client.load_job
     window.load_model(str(tiny_answer_gguf))
     # Reports the engine thread had queued before the replacing load and before Cancel:
-    worker.loadProgress.emit(replaced, 0.5)
+    replaced.emit(0.5)
     window.cancel_load()
-    worker.loadProgress.emit(client._load.request_id, 0.6)
+    client.load_job.emit(0.6)  # emitted here, in the GUI thread: delivered (or dropped) now
     assert shown == [] and window.status.model_label.text().startswith("Cancelling")
 
     qtbot.waitUntil(lambda: not client.loading, timeout=LOAD_TIMEOUT_MS)
@@ -146,20 +142,16 @@ def test_late_reports_of_a_replaced_or_cancelled_load_are_dropped(window, tiny_a
 
 
 def test_a_cancelled_load_stops_at_llama_cpps_next_report(window, gemma_gguf, qtbot):
-    worker, client = window.engine._worker, window.engine
+    client = window.engine
     reported: list[float] = []  # in the engine thread, as llama.cpp reports
-    ends: list[str] = []
 
-    def cancel_at_first_report(_request_id: int, fraction: float) -> None:
+    def cancel_at_first_report(fraction: float) -> None:
         reported.append(fraction)
-        request.cancel.set()  # a threading.Event: what Cancel sets, here without a delay
+        job.cancel.set()  # a threading.Event: what Cancel sets, here without a delay
 
-    direct = Qt.ConnectionType.DirectConnection
-    worker.loadProgress.connect(cancel_at_first_report, direct)
-    worker.loaded.connect(lambda *_: ends.append("loaded"), direct)
-    worker.loadCancelled.connect(lambda *_: ends.append("cancelled"), direct)
     window.load_model(str(gemma_gguf))
-    request = client._load
+    job = client.load_job
+    job._item.connect(cancel_at_first_report, Qt.ConnectionType.DirectConnection)
     qtbot.waitUntil(lambda: not client.loading, timeout=LOAD_TIMEOUT_MS)
-    assert len(reported) == 1 and reported[0] < 1.0 and ends == ["cancelled"]
+    assert len(reported) == 1 and reported[0] < 1.0 and job.outcome == "aborted"
     assert window.notice_bar.text() == "Load cancelled; no model loaded."

@@ -134,8 +134,8 @@ def test_a_download_that_stays_corrupt_ends_with_a_message_and_no_file(
     open_start(window, qtbot)
     page = window.first_run
     page.downloadButton.click()
-    qtbot.waitUntil(lambda: page.errorLabel.text() != "", timeout=WAIT_MS)
-    assert "corrupt" in page.errorLabel.text()
+    qtbot.waitUntil(lambda: page.notice_bar.text() != "", timeout=WAIT_MS)
+    assert "corrupt" in page.notice_bar.text()
     assert page.task.state == TaskState.FAILED and page.pauseButton.text() == "Resume"
     assert window.registry.is_empty() and model_files(window) == []
     assert window.engine.model is None and window.pages.currentWidget().content is page
@@ -146,9 +146,9 @@ def test_no_hub_says_so_in_the_window_and_can_be_retried(make_model_window, qtbo
     open_start(window, qtbot)
     page = window.first_run
     page.downloadButton.click()
-    qtbot.waitUntil(lambda: page.errorLabel.text() != "", timeout=5_000)
-    assert "Cannot reach the Hugging Face Hub" in page.errorLabel.text()
-    assert "connection refused" in page.errorLabel.text()
+    qtbot.waitUntil(lambda: page.notice_bar.text() != "", timeout=5_000)
+    assert "Cannot reach the Hugging Face Hub" in page.notice_bar.text()
+    assert "connection refused" in page.notice_bar.text()
     assert page.pauseButton.isVisible() and page.pauseButton.text() == "Resume"
     assert window.registry.is_empty() and model_files(window) == []
 
@@ -166,8 +166,8 @@ def test_a_hub_that_never_answers_times_out_and_the_window_still_closes(
         qtbot.waitUntil(
             lambda: page.statusLabel.text() == "Connecting to the Hugging Face Hub…", timeout=5_000
         )
-        qtbot.waitUntil(lambda: page.errorLabel.text() != "", timeout=10_000)
-        assert "no answer in time" in page.errorLabel.text()
+        qtbot.waitUntil(lambda: page.notice_bar.text() != "", timeout=10_000)
+        assert "no answer in time" in page.notice_bar.text()
         page.pauseButton.click()  # try again, then close while it waits for the Hub
         qtbot.waitUntil(lambda: page.task.state == TaskState.RUNNING, timeout=5_000)
         window.close()
@@ -311,7 +311,7 @@ def test_every_control_of_the_models_page_has_a_name(make_model_window, tiny_ans
 def test_a_model_found_in_the_models_folder_is_adopted_at_start_off_the_gui_thread(
     make_model_window, tiny_answer_gguf, qtbot, monkeypatch
 ):
-    from app.ui import main_window
+    from app.ui import model_loading
 
     adopting_threads = []
 
@@ -319,7 +319,7 @@ def test_a_model_found_in_the_models_folder_is_adopted_at_start_off_the_gui_thre
         adopting_threads.append(threading.current_thread() is threading.main_thread())
         return adopt_found_models(registry)
 
-    monkeypatch.setattr(main_window, "adopt_found_models", adopt_and_note_the_thread)
+    monkeypatch.setattr(model_loading, "adopt_found_models", adopt_and_note_the_thread)
     window = make_model_window()
     target = window.paths.models_dir / REPO / FILE
     target.parent.mkdir(parents=True)
