@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import sys
+from quantize.errors import print_error
 
-from .errors import AppError
+from .errors import UserFacingError
 
 
-def report_error(error: AppError) -> int:
-    """Print an expected error for a person (no traceback) and return the exit code."""
-    print(f"error: {error.message}", file=sys.stderr)
-    if error.hint:
-        print(f"  try: {error.hint}", file=sys.stderr)
+def report_error(error: UserFacingError) -> int:
+    """Print an expected error for a person (no traceback): ``error: MESSAGE`` and, below it,
+    ``  try: HINT``, from the error's fields. Returns the exit code."""
+    print_error(error, hint_label="try")
     return 2
 
 

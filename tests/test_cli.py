@@ -173,3 +173,20 @@ def test_ctrl_c_stops_a_reply_without_quitting(tmp_path):
     assert "Thinking: hmm ok so" in out
     assert "stopped" in out
     assert "(conversation cleared)" in out
+
+
+def test_errors_are_printed_from_their_fields(capsys):
+    from app.cli_support import report_error
+    from app.errors import AppError
+    from app.models.cli import main as models_main
+    from quantize.errors import QuantizeToolError, format_error
+
+    assert report_error(AppError("The file is damaged", "download it again")) == 2
+    assert capsys.readouterr().err == "error: The file is damaged\n  try: download it again\n"
+    # the same fields, whatever the layer: no format to parse back
+    assert format_error(QuantizeToolError("No tokenizer", "add tokenizer.json")) == (
+        "error: No tokenizer\n  hint: add tokenizer.json"
+    )
+    assert models_main(["verify", "not-installed"]) != 0
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith("error: No installed model") and err[1].startswith("  hint: ")

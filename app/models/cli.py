@@ -16,12 +16,12 @@ import sys
 import time
 
 from app.engine import probe_hardware
-from app.errors import AppError
+from app.errors import UserFacingError
+from quantize.errors import print_error
 from quantize.hub import (
     ChecksumMismatchError,
     DownloadProgress,
     HubAuthError,
-    HubError,
     HubNotFoundError,
     HubOfflineError,
     InsufficientDiskSpaceError,
@@ -342,8 +342,8 @@ def guarded(command):
     def run(args: argparse.Namespace) -> int:
         try:
             return command(args)
-        except (HubError, AppError) as exc:
-            print(f"error: {exc}", file=sys.stderr)
+        except UserFacingError as exc:  # Hub, model-manager and engine errors alike
+            print_error(exc)
             return exit_code_for(exc)
 
     run.__name__ = run.__qualname__ = command.__name__

@@ -240,6 +240,7 @@ class ChatController(QObject):
         self._start_reply(message.parent_id)
 
     @Slot(int, str)
+    @guarded("sending the edited message")
     def edit_and_resend(self, message_id: int, text: str) -> None:
         """Send ``text`` in place of a user message, as a new branch beside the old one."""
         if self.engine.model is None:
@@ -360,6 +361,7 @@ class ChatController(QObject):
     # -- message actions ----------------------------------------------------------------------
 
     @Slot(str, int)
+    @guarded("acting on the message")
     def _on_action(self, action: str, message_id: int) -> None:
         if action == "regenerate":
             self.regenerate(message_id)
@@ -380,6 +382,7 @@ class ChatController(QObject):
         self.measure_context()
 
     @Slot(int, int)
+    @guarded("switching to another reply")
     def switch_sibling(self, message_id: int, step: int) -> None:
         """Show the previous/next alternative of a message (and the branch below it)."""
         if self.conv_id is None:

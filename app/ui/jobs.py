@@ -73,6 +73,7 @@ class Job(QObject):
         self.outcome: str | None = None  # set in the worker thread as the work ends
         self.discarded = False
         self.done = False  # the ending reached the GUI thread (or the job was discarded)
+        self.lane: JobLane | None = None  # set by JobLane.submit
         self._item.connect(self._on_item)
         self._outcome.connect(self._on_outcome)
 
@@ -104,6 +105,8 @@ class Job(QObject):
 
     @Slot(str, object)
     def _on_outcome(self, outcome: str, value: Any) -> None:
+        if self.lane is not None:  # first, so the lane is idle when "ended" is heard
+            self.lane._ended(self)
         if self.done:
             return
         self.done = True
@@ -204,7 +207,7 @@ class JobLane(QObject):
         if self.closed:
             raise RuntimeError(f"the {self.name} lane is shut down")
         job = work if isinstance(work, Job) else Job(work, doing or "working in the background")
-        job._outcome.connect(self._on_outcome)
+        job.lane = self
         self._jobs.append(job)
         if not self._thread.isRunning():
             self._thread.start()
@@ -234,9 +237,7 @@ class JobLane(QObject):
             self._thread.wait()
         self._jobs.clear()
 
-    @Slot(str, object)
-    def _on_outcome(self, outcome: str, value: Any) -> None:
-        job = self.sender()
-        if isinstance(job, Job) and job in self._jobs:
+    def _ended(self, job: Job) -> None:
+        if job in self._jobs:
             self._jobs.remove(job)
             self._last = job  # dropped only here, in the GUI thread, once the thread let go

@@ -92,17 +92,20 @@ class NoticeBridge(QObject):
 
 def guarded(doing: str) -> Callable:
     """Decorate a slot of an object with a ``notices`` bridge: an exception escaping it is
-    reported there (``doing``: "renaming the chat"). Put it under ``@Slot``."""
+    reported there (``doing``: "renaming the chat"). Put it under ``@Slot``. The slot keeps
+    ``__guarded__`` (``doing``) and calls its ``__wrapped__`` (tests replace it to force a
+    failure through the real wiring)."""
 
     def wrap(method: Callable) -> Callable:
         @functools.wraps(method)
         def run(self, *args, **kwargs):
             try:
-                return method(self, *args, **kwargs)
+                return run.__wrapped__(self, *args, **kwargs)
             except Exception as exc:  # a slot must not fail silently
                 self.notices.report(exc, doing)
                 return None
 
+        run.__guarded__ = doing
         return run
 
     return wrap

@@ -210,10 +210,10 @@ def test_a_new_search_supersedes_the_previous_one(dialog, qtbot, fake_hub):
     qtbot.wait(100)
     assert shown == ["llama"]  # the answer for "tiny-qwq" came late and was dropped
     assert [h.repo_id for h in dialog.results_model.hits] == ["org/llama-GGUF"]
-    # one request in flight at a time: the superseded words in between were never sent (nor
-    # the first, when it was superseded before the search thread took it up)
+    # one request in flight at a time: a superseded search that had not started yet was never
+    # sent, so at most the one in flight when "llama" was asked for went out before it
     sent = [q["search"] for q in search_requests(fake_hub)]
-    assert sent in ([["tiny-qwq"], ["llama"]], [["llama"]])
+    assert sent[-1] == ["llama"] and len(sent) <= 2
 
     # a listing still in flight when a new search starts is dropped too
     listed: list[str] = []
