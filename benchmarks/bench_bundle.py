@@ -81,7 +81,7 @@ def main() -> int:
 
     contenders = {
         "bundle (portable)": [str(opts.bundle / "qwq-desktop")],
-        "developer (`make`)": [str(ROOT / ".venv" / "bin" / "qwq-desktop")],
+        "developer (`make`)": [sys.executable, "-m", "app"],  # the Python running this script
     }
     model = gemma_gguf_path()
     variants = {name: variant_of(cmd) for name, cmd in contenders.items()}

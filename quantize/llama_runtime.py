@@ -190,9 +190,15 @@ def _load() -> LlamaRuntime:
         if path.exists() and ggml.ggml_backend_load(str(path).encode()):
             others.append(name)
     scores = {name: _score(path) for name, path in variants.items()}
+    forced = os.environ.get(VARIANT_ENV) or None
     if variants:
-        chosen = choose_cpu_variant(scores, os.environ.get(VARIANT_ENV) or None)
+        chosen = choose_cpu_variant(scores, forced)
         cpu_path = variants[chosen]
+    elif forced:
+        raise LlamaRuntimeError(
+            f"This llama.cpp build has one CPU library, so {VARIANT_ENV}={forced} cannot apply",
+            f"unset {VARIANT_ENV}; CPU variants come with the portable build (the bundle)",
+        )
     else:
         chosen, cpu_path = "cpu", lib_dir / f"{prefix}cpu{suffix}"
     if not cpu_path.exists() or not ggml.ggml_backend_load(str(cpu_path).encode()):

@@ -95,3 +95,18 @@ def test_a_gguf_opened_from_the_desktop_becomes_model():
     assert desktop_argv(["/m/QwQ-32B-Q4_K_M.GGUF"]) == ["--model", "/m/QwQ-32B-Q4_K_M.GGUF"]
     assert desktop_argv(["chat", "--model", "a.gguf"]) == ["chat", "--model", "a.gguf"]
     assert desktop_argv([]) == []
+
+
+def test_name_and_version_come_from_pyproject(tmp_path):
+    import re
+    from pathlib import Path
+
+    from app import __version__
+    from app.about import APP_NAME, about_text
+
+    pyproject = (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text()
+    assert re.search(r'^version = "([^"]+)"', pyproject, re.M).group(1) == __version__
+    text = about_text()
+    assert f"{APP_NAME} {__version__}" in text and "Licence: Apache-2.0" in text
+    out = subprocess.run([*APP, "--version"], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == f"qwq-desktop {__version__}"
