@@ -1,8 +1,9 @@
 """Smoke-test a built bundle from the outside, as a user would run it.
 
-`--self-test --json` must pass and name the CPU variant it chose; `info` and `chat --json`
-answer with a tiny model; started with no display and no Qt platform, the app says so in one
-line and names the terminal chat (exit code 3), instead of Qt's abort.
+`--self-test --json` must pass and name the CPU variant it chose, and pass again on the
+AVX2-only and the baseline x86-64 variants; `info` and `chat --json` answer with a tiny model;
+started with no display and no Qt platform, the app says so in one line and names the terminal
+chat (exit code 3), instead of Qt's abort.
 
 Usage: python packaging/smoke_test.py dist/QwQDesktop
 """
@@ -50,6 +51,12 @@ def main(bundle: str) -> int:
         chat = run("chat", "--model", str(model), "--prompt", "Capital?", "--json", "--seed", "1")
         assert chat.returncode == 0, chat.stderr
         assert json.loads(chat.stdout)["answer"] == "Paris", chat.stdout
+        # What a CPU without AVX-512 (haswell) or without any AVX (x64) gets: same answer.
+        for lower in ("haswell", "x64") if variant not in ("haswell", "x64") else ():
+            forced = {**env, "QWQ_LLAMA_CPU_VARIANT": lower}
+            test = run("--self-test", "--json", environ=forced)
+            llama = next(c for c in json.loads(test.stdout)["checks"] if c["name"] == "llama.cpp")
+            assert test.returncode == 0 and llama["details"]["cpu_variant"] == lower, test.stdout
         if sys.platform.startswith("linux"):
             bare = {k: v for k, v in env.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
             bare.pop("QT_QPA_PLATFORM")
