@@ -130,9 +130,14 @@ class NoticeBar(QFrame):
         self.label.setWordWrap(True)
         self.label.setAccessibleName("Notice")
         layout.addWidget(self.label, 1)
-        self._buttons_row = QHBoxLayout()
-        self._buttons_row.setSpacing(6)
-        layout.addLayout(self._buttons_row)
+        # One action sits beside the text; several go on a row below it, so they never
+        # squeeze the text into a narrow column.
+        self._inline_row = QHBoxLayout()
+        self._inline_row.setSpacing(6)
+        layout.addLayout(self._inline_row)
+        self._below_row = QHBoxLayout()
+        self._below_row.setSpacing(6)
+        self._below_row.addStretch(1)
         self._buttons: list[QPushButton] = []
         self.action = self._new_button()  # the first action's button
         self.details_button = QToolButton(self)
@@ -148,6 +153,7 @@ class NoticeBar(QFrame):
         self.close_button.setAccessibleName("Dismiss notice")
         self.close_button.clicked.connect(self.dismiss)
         layout.addWidget(self.close_button)
+        outer.addLayout(self._below_row)
         self.details = QPlainTextEdit(self)
         self.details.setReadOnly(True)
         self.details.setAccessibleName("Error details")
@@ -163,9 +169,18 @@ class NoticeBar(QFrame):
         button = QPushButton(self)
         button.setAccessibleName("Notice action")  # until a notice gives it a label
         button.clicked.connect(self._on_action)
-        self._buttons_row.addWidget(button)
+        self._inline_row.addWidget(button)
         self._buttons.append(button)
         return button
+
+    def _place_buttons(self, below: bool) -> None:
+        for button in self._buttons:
+            self._inline_row.removeWidget(button)
+            self._below_row.removeWidget(button)
+            if below:
+                self._below_row.insertWidget(self._below_row.count() - 1, button)
+            else:
+                self._inline_row.addWidget(button)
 
     @property
     def kind(self) -> str:
@@ -186,6 +201,7 @@ class NoticeBar(QFrame):
         self._actions = list(notice.actions)
         while len(self._buttons) < len(self._actions):
             self._new_button()
+        self._place_buttons(below=len(self._actions) > 1)
         for i, button in enumerate(self._buttons):
             label = self._actions[i].label if i < len(self._actions) else ""
             button.setText(label)
