@@ -5,9 +5,11 @@ a reader thread turns each line back into its event dataclass and hands it to ``
 that thread) or to the ``events()`` iterator. The last event is always ``Exited``.
 
 ``stop()`` asks the child to stop: it creates the cancel file the child watches (every OS) and,
-on POSIX, also sends SIGTERM. The child stops at its next block or tensor boundary, removes its
-temporary files, keeps the finished steps and exits with 130. Only if it has not ended after
-``grace_s`` is it killed; the runner then removes the temporary files the killed child left.
+on POSIX once the child has said ``start`` (its signal handlers are in place), also sends
+SIGTERM. The child stops at its next block or tensor boundary, removes its temporary files,
+keeps the finished steps and exits with 130. Only if it has not ended after ``grace_s`` is it
+killed; the runner then removes the temporary files the killed child left. ``on_event`` must
+return quickly: the reader thread waits for it.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from quantize.events import Event, Log, parse_event
+from quantize.events import Event, Log, Started, parse_event
 from quantize.pipeline import remove_leftovers
 from quantize.run_control import RunInProgressError, folder_lock
 
@@ -89,6 +91,7 @@ class BuildRunner:
         self._queue: queue.Queue[Event] = queue.Queue()
         self._stderr: collections.deque[str] = collections.deque(maxlen=STDERR_LINES)
         self._done = threading.Event()
+        self._listening = threading.Event()  # the child said "start": it handles SIGTERM
         self._stderr_reader: threading.Thread | None = None
 
     @classmethod
@@ -177,7 +180,7 @@ class BuildRunner:
         self.stop_requested = True
         with contextlib.suppress(OSError):
             self.cancel_file.touch()
-        if self.use_signal and self._process.poll() is None:
+        if self.use_signal and self._listening.is_set() and self._process.poll() is None:
             with contextlib.suppress(OSError):
                 self._process.send_signal(signal.SIGTERM)
 
@@ -225,8 +228,12 @@ class BuildRunner:
         assert process is not None and process.stdout is not None
         try:
             for line in process.stdout:
-                if line.strip():
-                    self._deliver(parse_event(line) or Log(line.rstrip("\n")))
+                if not line.strip():
+                    continue
+                event = parse_event(line) or Log(line.rstrip("\n"))
+                if isinstance(event, Started):
+                    self._listening.set()
+                self._deliver(event)
         finally:
             code = process.wait()
             if self._stderr_reader is not None:

@@ -148,3 +148,12 @@ def test_a_child_that_ignores_the_request_is_killed_and_its_leftovers_removed(tm
     cleanup, exited = list(stream)
     assert isinstance(cleanup, Cleanup) and [r.path for r in cleanup.removed] == [str(left)]
     assert exited.killed and runner.killed and not left.exists()
+
+
+def test_a_stop_right_after_start_is_not_lost(fake_hub, tmp_path):
+    """Before the child handles SIGTERM only the cancel file is used: it is read at start."""
+    serve(fake_hub, tmp_path, QUANT_SPEC)
+    runner = runner_for(tmp_path / "work")
+    runner.start()
+    assert runner.stop(grace_s=60) == EXIT_CANCELLED
+    assert not runner.killed
