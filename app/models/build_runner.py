@@ -27,7 +27,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from quantize.events import Event, Log, Started, parse_event
+from app.models.errors import ModelsError
+from quantize.errors import Action
+from quantize.events import Cancelled, ErrorInfo, Event, Failed, Log, Result, Started, parse_event
 from quantize.pipeline import remove_leftovers
 from quantize.run_control import RunInProgressError, folder_lock
 
@@ -63,6 +65,19 @@ class Exited(Event):
     stderr_tail: str = ""
 
 
+class BuildError(ModelsError):
+    """The build failed: the tool's typed error (``error_type``: its class name, ``step``), or
+    a child that ended without saying why (``expected`` false, its stderr in ``details``)."""
+
+    def __init__(self, info: ErrorInfo, step: str | None = None, details: str | None = None):
+        actions = [Action(a["kind"], a["label"], a.get("params", {})) for a in info.actions]
+        super().__init__(
+            info.message, info.hint, actions=actions, expected=info.expected, details=details
+        )
+        self.error_type = info.type
+        self.step = step
+
+
 class BuildRunner:
     """One run of ``qwq-quantize all`` in a child process; see the module docstring."""
 
@@ -87,6 +102,7 @@ class BuildRunner:
         self.stop_requested = False
         self.killed = False
         self.exit_code: int | None = None
+        self.final: Result | Cancelled | Failed | None = None  # the child's last line
         self._process: subprocess.Popen[str] | None = None
         self._queue: queue.Queue[Event] = queue.Queue()
         self._stderr: collections.deque[str] = collections.deque(maxlen=STDERR_LINES)
@@ -172,6 +188,25 @@ class BuildRunner:
         self._done.wait(timeout)
         return self.exit_code
 
+    def outcome(self) -> Result | Cancelled:
+        """After ``wait()``: the run's Result (``ok`` false when validation failed) or, for a
+        stopped run, Cancelled; BuildError for an error, or a child that ended unexplained."""
+        if self.exit_code is None:
+            raise RuntimeError("the build has not ended yet; wait() first")
+        if isinstance(self.final, Failed):
+            raise BuildError(self.final.error, self.final.step)
+        if self.final is not None:
+            return self.final
+        if self.stop_requested:  # killed after the grace period, or before it said anything
+            return Cancelled(None, [], self.exit_code, "stopped")
+        info = ErrorInfo(
+            "BuildCrashed",
+            f"The build ended unexpectedly (exit code {self.exit_code})",
+            "build again to continue where it stopped; the details say what happened",
+            expected=False,
+        )
+        raise BuildError(info, details="\n".join(self._stderr))
+
     # -- stopping ----------------------------------------------------------------------------
     def request_stop(self) -> None:
         """Ask the child to stop at its next boundary; returns at once."""
@@ -233,6 +268,8 @@ class BuildRunner:
                 event = parse_event(line) or Log(line.rstrip("\n"))
                 if isinstance(event, Started):
                     self._listening.set()
+                elif isinstance(event, Result | Cancelled | Failed):
+                    self.final = event
                 self._deliver(event)
         finally:
             code = process.wait()

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from app.models.build_runner import BuildRunner, Exited, quantize_command
-from quantize.cli import EXIT_CANCELLED, EXIT_OK
+from app.models.build_runner import BuildError, BuildRunner, Exited, quantize_command
+from quantize.cli import EXIT_CANCELLED, EXIT_ERROR, EXIT_OK
 from quantize.events import Cancelled, Cleanup, Progress, Result, Started, StepSkipped
 from tests.fixtures.hf_repo import write_hf_repo
 from tests.quantize.conftest import QUANT_SPEC
@@ -77,6 +77,7 @@ def test_a_build_delivers_typed_events_and_ends_with_exited(fake_hub, tmp_path):
     assert Path(result.output).is_file()
     assert isinstance(exited, Exited) and exited.code == EXIT_OK and not exited.killed
     assert runner.wait(0) == EXIT_OK and not runner.running
+    assert runner.outcome() == result
 
 
 def test_stop_ends_the_child_gracefully_and_the_next_build_continues(fake_hub, tmp_path):
@@ -95,6 +96,7 @@ def test_stop_ends_the_child_gracefully_and_the_next_build_continues(fake_hub, t
     assert cancelled.exit_code == EXIT_CANCELLED
     assert exited.code == EXIT_CANCELLED and not exited.killed and not runner.killed
     assert not list(work.rglob("*.partial")) and not (work / ".qwq-quantize.cancel").exists()
+    assert runner.outcome() == cancelled
 
     fake_hub.throttle(None)
     again = runner_for(work)
@@ -148,6 +150,28 @@ def test_a_child_that_ignores_the_request_is_killed_and_its_leftovers_removed(tm
     cleanup, exited = list(stream)
     assert isinstance(cleanup, Cleanup) and [r.path for r in cleanup.removed] == [str(left)]
     assert exited.killed and runner.killed and not left.exists()
+    assert isinstance(runner.outcome(), Cancelled)  # stopped, if the hard way
+
+
+def test_a_failed_build_raises_the_tools_typed_error(fake_hub, tmp_path):
+    runner = runner_for(tmp_path / "work")
+    runner.start()
+    assert runner.wait(60) == EXIT_ERROR
+    with pytest.raises(BuildError) as caught:
+        runner.outcome()
+    error = caught.value
+    assert error.error_type == "HubNotFoundError" and error.step == "fetch"
+    assert error.expected and error.message and error.hint
+
+
+def test_a_child_that_dies_without_a_word_is_a_bug_with_details(tmp_path):
+    crash = "import sys; print('Segmentation fault', file=sys.stderr); sys.exit(139)"
+    runner = BuildRunner([sys.executable, "-c", crash], tmp_path, cancel_file=tmp_path / "c")
+    runner.start()
+    assert runner.wait(60) == 139
+    with pytest.raises(BuildError) as caught:
+        runner.outcome()
+    assert not caught.value.expected and "Segmentation fault" in caught.value.details
 
 
 def test_a_stop_right_after_start_is_not_lost(fake_hub, tmp_path):
