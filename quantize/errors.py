@@ -76,7 +76,7 @@ class InternalError(UserFacingError):
 
 def _sentence(text: str) -> str:
     text = text.rstrip()
-    return text if text.endswith((".", "!", "?", ")", ":")) else text.rstrip(".") + "."
+    return text if text.endswith((".", "!", "?")) else text + "."
 
 
 def format_error(error: UserFacingError, hint_label: str = "hint") -> str:
@@ -95,9 +95,6 @@ def print_error(error: UserFacingError, file: TextIO | None = None, hint_label: 
 class QuantizeToolError(UserFacingError):
     """Base class of the quantisation tool's errors: ``message`` says what is wrong, ``hint``
     what the user can do."""
-
-    def __str__(self) -> str:
-        return f"{self.message}\n  hint: {self.hint}" if self.hint else self.message
 
 
 class ModelRepoError(QuantizeToolError):

@@ -4,9 +4,10 @@
    time left; pause/resume/cancel). A paused download from an earlier session shows up here.
 2. **I have a GGUF file**: import it (checked first; linked in place or copied).
 3. **Build it myself**: runs the quantisation tool's ``all`` pipeline (fetch, convert,
-   quantise, validate) as a child process with its log and progress; the validated GGUF is
-   then moved into the models folder. The child is ``qwq-desktop quantize …``: the app's own
-   executable in the packaged app, ``python -m app.cli quantize …`` from source.
+   quantise, validate) as a child process (``BuildPanel``: progress from its JSON-lines
+   events, a Stop that lets it stop cleanly); the validated GGUF is then moved into the models
+   folder. The child is ``qwq-desktop quantize …``: the app's own executable in the packaged
+   app, ``python -m app.cli quantize …`` from source.
 
 The recommendation appears once ``HardwareProbe`` has looked at this computer (off the GUI
 thread); until then the page says it is checking and offers the other two ways.
@@ -18,16 +19,13 @@ on the page's lane; every error reaches the page's notice bar through its ``Noti
 
 from __future__ import annotations
 
-import re
-import sys
 from pathlib import Path
 
-from PySide6.QtCore import QProcess, QProcessEnvironment, Qt, Signal, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QCheckBox,
     QFileDialog,
     QLabel,
-    QPlainTextEdit,
     QProgressBar,
     QPushButton,
     QVBoxLayout,
@@ -35,7 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.engine import HardwareInfo
-from app.errors import AppError, UserFacingError
+from app.errors import UserFacingError
 from app.models import (
     Catalogue,
     DownloadTask,
@@ -48,32 +46,12 @@ from app.models import (
     recommend,
 )
 
+from .build_panel import BUILD_REPO, BUILD_TYPE, BuildPanel
 from .downloads import DownloadQueue, describe_task, format_bytes
 from .hardware_probe import CHECKING_TEXT, HardwareProbe, as_probe
 from .jobs import Job, JobLane
 from .notices import NoticeBar, NoticeBridge, guarded
 from .widgets import muted_label, row_of, separator
-
-BUILD_REPO = "Qwen/QwQ-32B"
-BUILD_TYPE = "Q4_K_M"
-_PERCENT = re.compile(r"(\d{1,3})%\|")
-_STEP = re.compile(r"^(fetch|convert|quantize|validate)\b")
-
-
-def quantize_command(
-    args: list[str], *, executable: str | None = None, frozen: bool | None = None
-) -> list[str]:
-    """The command line running ``qwq-desktop quantize ARGS``, program first.
-
-    In the packaged app (PyInstaller sets ``sys.frozen``) ``sys.executable`` is the app itself,
-    which has the ``quantize`` subcommand; from source it is a Python interpreter, which runs the
-    same entry point as ``-m app.cli``.
-    """
-    executable = executable or sys.executable
-    frozen = getattr(sys, "frozen", False) if frozen is None else frozen
-    if frozen:
-        return [executable, "quantize", *args]
-    return [executable, "-m", "app.cli", "quantize", *args]
 
 
 class FirstRunPage(QWidget):
@@ -108,12 +86,7 @@ class FirstRunPage(QWidget):
         self.notices = NoticeBridge(self)
         self.lane = JobLane("ModelImport", self)
         self.job: Job | None = None
-        self.build: QProcess | None = None
         self.build_dir: Path | None = None
-        self._build_tail = ""
-        self._build_step = ""
-        self._build_repo = BUILD_REPO
-        self._build_type = BUILD_TYPE
         self._build_ui()
         self.bridge.taskChanged.connect(self._on_task)
         self.bridge.taskFailed.connect(self._on_task_failed)
@@ -190,32 +163,20 @@ class FirstRunPage(QWidget):
         layout.addWidget(separator())
 
         # 3. build
-        self.buildButton = QPushButton("Build it myself from the Hugging Face weights…")
-        self.buildButton.setToolTip(
-            f"Downloads {BUILD_REPO} (about 65 GB), converts and quantises it to {BUILD_TYPE} "
-            "and validates the result. Needs about 150 GB of free disk space and hours."
-        )
-        self.buildButton.clicked.connect(lambda: self.start_build())
-        self.stopBuildButton = QPushButton("Stop building")
-        self.stopBuildButton.clicked.connect(self.stop_build)
-        layout.addLayout(row_of(self.buildButton, self.stopBuildButton))
-        layout.addWidget(muted_label(self.buildButton.toolTip()))
-        self.buildProgress = QProgressBar()
-        self.buildProgress.setRange(0, 100)
-        self.buildLog = QPlainTextEdit()
-        self.buildLog.setReadOnly(True)
-        self.buildLog.setMaximumBlockCount(2000)
-        self.buildLog.setPlaceholderText("Output of the quantisation tool")
-        self.buildLog.setAccessibleName("Build log")
-        layout.addWidget(self.buildProgress)
-        layout.addWidget(self.buildLog, 1)
+        self.build_panel = BuildPanel(self.notices, self)
+        self.build_panel.executable = self.executable
+        self.build_panel.built.connect(self._on_built)
+        layout.addWidget(self.build_panel, 1)
+        panel = self.build_panel
+        self.buildButton, self.stopBuildButton = panel.buildButton, panel.stopBuildButton
+        self.buildProgress, self.buildLog = panel.buildProgress, panel.buildLog
+        self.buildButton.clicked.connect(self._on_build_clicked)
 
         self.notice_bar = NoticeBar(self)
         self.notices.posted.connect(self.notice_bar.show_notice)
         layout.addWidget(self.notice_bar)
         layout.addStretch(1)
         self._show_download(None)
-        self._show_build(False)
 
     # -- recommendation ------------------------------------------------------------------------
     def _on_hardware(self, hardware: HardwareInfo) -> None:
@@ -329,112 +290,36 @@ class FirstRunPage(QWidget):
         self.statusLabel.setText(f"Checking {Path(path).name}…")
         return self._run_job(path, mode, "importing the model file")
 
-    # -- build -------------------------------------------------------------------------------
+    # -- build (BuildPanel) ---------------------------------------------------------------
+    @Slot()
     @guarded("starting the build")
+    def _on_build_clicked(self) -> None:
+        self.start_build()
+
     def start_build(
         self,
         repo_id: str = BUILD_REPO,
         qtype: str = BUILD_TYPE,
         work_dir: Path | None = None,
         extra_args: tuple[str, ...] = (),
-    ) -> QProcess:
-        """Run ``qwq-desktop quantize all REPO --type QTYPE --dir WORK`` as a child process
-        (see ``quantize_command``)."""
+    ) -> Job:
+        """Run ``qwq-desktop quantize all REPO --type QTYPE --dir WORK`` (see ``BuildPanel``);
+        the validated GGUF is then moved into the models folder."""
         self._clear_error()
         stem = repo_id.split("/")[-1].lower()
         self.build_dir = work_dir or self.registry.paths.cache_dir / "build" / stem
-        self._build_repo, self._build_type = repo_id, qtype
-        self.buildLog.clear()
-        self.buildProgress.setValue(0)
-        process = QProcess(self)
-        env = QProcessEnvironment.systemEnvironment()
-        env.insert("PYTHONUNBUFFERED", "1")
-        process.setProcessEnvironment(env)
-        process.setProcessChannelMode(QProcess.ProcessChannelMode.MergedChannels)
-        process.readyReadStandardOutput.connect(self._on_build_output)
-        process.finished.connect(self._on_build_finished)
-        process.errorOccurred.connect(self._on_build_error)
-        args = ["all", repo_id, "--type", qtype, "--dir", str(self.build_dir), *extra_args]
-        program, *arguments = quantize_command(args, executable=self.executable)
-        self.build = process
-        self._show_build(True)
-        self.buildLog.appendPlainText(f"$ qwq-desktop quantize {' '.join(args)}")
-        process.start(program, arguments)
-        return process
+        self.build_panel.executable = self.executable
+        return self.build_panel.start(repo_id, qtype, self.build_dir, extra_args)
 
     @Slot()
-    @guarded("stopping the build")
     def stop_build(self) -> None:
-        """Stop the pipeline; finished steps are kept and the next build continues from them."""
-        if self.build is not None and self.build.state() != QProcess.ProcessState.NotRunning:
-            self.buildLog.appendPlainText("Stopped. Building again continues where it stopped.")
-            self.build.kill()
-            self.build.waitForFinished(5000)
+        """Ask the build to stop; finished steps are kept and the next build continues."""
+        self.build_panel.stop()
 
-    @Slot()
-    @guarded("showing the build's progress")
-    def _on_build_output(self) -> None:
-        if self.build is None:
-            return
-        text = self._build_tail + bytes(self.build.readAllStandardOutput()).decode(
-            "utf-8", "replace"
-        )
-        pieces = re.split(r"[\r\n]", text)
-        self._build_tail = pieces.pop()
-        for piece in pieces:
-            line = piece.strip()
-            if not line:
-                continue
-            percent = _PERCENT.search(line)
-            if percent:
-                self.buildProgress.setValue(min(100, int(percent.group(1))))
-                self.buildProgress.setFormat(f"{self._build_step} %p%")
-                continue
-            step = _STEP.match(line)
-            if step:
-                self._build_step = step.group(1)
-            self.buildLog.appendPlainText(line)
-
-    @Slot(int, QProcess.ExitStatus)
+    @Slot(str)
     @guarded("adding the built model")
-    def _on_build_finished(self, code: int, status: QProcess.ExitStatus) -> None:
-        self._on_build_output()
-        process, self.build = self.build, None
-        if process is not None:
-            process.deleteLater()
-        self._show_build(False)
-        if status != QProcess.ExitStatus.NormalExit:
-            return  # stopped by the user (or killed): the log says so
-        if code != 0:
-            self._show_error(
-                AppError(
-                    f"Building the model stopped with exit code {code}",
-                    "the log above says why; fix it and build again to continue",
-                )
-            )
-            return
-        from quantize.pipeline import RunPlan
-
-        plan = RunPlan(self._build_repo, self.build_dir, qtype=self._build_type)
-        self.buildLog.appendPlainText(f"Validated: {plan.quantized}. Adding it to your models…")
-
-        self._run_job(plan.quantized, "move", "adding the built model")
-
-    @Slot(QProcess.ProcessError)
-    def _on_build_error(self, error: QProcess.ProcessError) -> None:
-        if error == QProcess.ProcessError.FailedToStart:
-            program = quantize_command([], executable=self.executable)[0]
-            self._show_error(AppError(f"Could not start {program}"))
-            process, self.build = self.build, None
-            if process is not None:
-                process.deleteLater()
-            self._show_build(False)
-
-    def _show_build(self, running: bool) -> None:
-        self.buildButton.setEnabled(not running)
-        self.stopBuildButton.setVisible(running)
-        self.buildProgress.setVisible(running)
-        self.buildLog.setVisible(running or bool(self.buildLog.toPlainText()))
+    def _on_built(self, path: str) -> None:
+        self._run_job(path, "move", "adding the built model")
 
     # -- jobs and errors ---------------------------------------------------------------------
     def _run_job(self, path: str | Path, mode: str, doing: str) -> Job:
@@ -481,7 +366,7 @@ class FirstRunPage(QWidget):
     def shutdown(self) -> None:
         """Stop background work owned by this page (downloads belong to the bridge; a shared
         hardware probe to whoever shared it)."""
-        self.stop_build()
+        self.build_panel.shutdown()
         if self.probe.parent() is self:
             self.probe.shutdown()
         self.lane.shutdown()

@@ -8,12 +8,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 
 from app.engine import ChatEngine
 from app.models import ModelRegistry, TaskState, hypothetical_hardware, load_catalogue
+from app.models.build_runner import quantize_command
 from app.paths import app_paths
 from app.ui.downloads import DownloadQueue, describe_task
-from app.ui.first_run import FirstRunPage, quantize_command
+from app.ui.first_run import FirstRunPage
 from tests.fixtures.fake_hub import closed_endpoint
 from tests.fixtures.qt_strict import QT_STRICT, no_leaked_threads  # noqa: F401 - fixture
 from tests.models.helpers import write_tiny_catalogue, write_unknown_arch_gguf
@@ -154,14 +156,15 @@ def test_building_it_myself_runs_the_quantisation_tool(page, qtbot, fake_hub, tm
     assert not (tmp_path / "work" / "qwq-tiny-q4_k_m.gguf").exists()  # moved, not copied
 
 
-def test_a_failing_build_shows_the_exit_code(page, qtbot, monkeypatch):
+def test_a_failing_build_shows_the_tools_typed_error(page, qtbot, monkeypatch):
     monkeypatch.setenv("HF_ENDPOINT", closed_endpoint())
-    process = page.start_build("Qwen/QwQ-missing")
-    with qtbot.waitSignal(process.finished, timeout=60_000):
+    job = page.start_build("Qwen/QwQ-missing")
+    with qtbot.waitSignal(job.ended, timeout=60_000):
         pass
-    assert "exit code" in page.notice_bar.text()
-    assert "Cannot reach" in page.buildLog.toPlainText()
-    assert page.buildButton.isEnabled()
+    # the tool's HubOfflineError, message and hint, across the process boundary as data
+    assert "Cannot reach the Hugging Face Hub" in page.notice_bar.text()
+    assert "Check the internet connection" in page.notice_bar.text()
+    assert page.notice_bar.kind == "error" and page.buildButton.isEnabled()
 
 
 def packaged_app_stand_in(folder: Path) -> str:
@@ -205,13 +208,13 @@ def test_the_packaged_app_builds_through_its_own_executable(page, qtbot, monkeyp
     monkeypatch.setattr(sys, "frozen", True, raising=False)
     monkeypatch.setenv("HF_ENDPOINT", closed_endpoint())
     page.executable = packaged_app_stand_in(tmp_path)
-    process = page.start_build("Qwen/QwQ-missing")
-    assert process.program() == page.executable
-    assert process.arguments()[:3] == ["quantize", "all", "Qwen/QwQ-missing"]
-    with qtbot.waitSignal(process.finished, timeout=60_000):
+    job = page.start_build("Qwen/QwQ-missing")
+    argv = page.build_panel.runner.argv
+    assert argv[0] == page.executable
+    assert argv[1:4] == ["quantize", "all", "Qwen/QwQ-missing"]
+    with qtbot.waitSignal(job.ended, timeout=60_000):
         pass
-    assert "Cannot reach" in page.buildLog.toPlainText()  # the pipeline ran and said why not
-    assert "exit code" in page.notice_bar.text()
+    assert "Cannot reach" in page.notice_bar.text()  # the pipeline ran and said why not
 
 
 def test_describe_task_in_words():
@@ -229,3 +232,48 @@ def test_describe_task_in_words():
         eta=208,
     )
     assert describe_task(task) == "45% · 8.98 GB of 19.85 GB · 52.3 MB/s · 3 min 28 s left"
+
+
+def serve_slow_repo(fake_hub, tmp_path) -> None:
+    """A tiny repository whose shards take seconds to download, so a stop lands mid-fetch."""
+    import dataclasses
+
+    from quantize.validation.texts import EVALUATION_TEXT
+    from tests.fixtures.hf_repo import HFRepoSpec, write_hf_repo
+
+    spec = HFRepoSpec(hidden=256, n_ff=1024, n_head=4, n_kv_head=2, n_layer=4)
+    spec = dataclasses.replace(spec, learned_text=EVALUATION_TEXT)
+    repo = write_hf_repo(tmp_path / "QwQ-tiny", spec)
+    fake_hub.add_repo("Qwen/QwQ-tiny", {p.name: p.read_bytes() for p in repo.path.iterdir()})
+    fake_hub.throttle(2_000_000)
+
+
+def fetching(page) -> bool:
+    return page.buildProgress.format().startswith("fetch") and page.buildProgress.value() > 0
+
+
+def test_stop_building_lets_the_tool_stop_cleanly(page, qtbot, fake_hub, tmp_path):
+    from app.ui.build_panel import STOPPED_TEXT
+
+    serve_slow_repo(fake_hub, tmp_path)
+    work = tmp_path / "work"
+    job = page.start_build("Qwen/QwQ-tiny", work_dir=work, extra_args=("--threads", "2"))
+    qtbot.waitUntil(lambda: fetching(page), timeout=60_000)
+    with qtbot.waitSignal(job.ended, timeout=60_000):
+        qtbot.mouseClick(page.stopBuildButton, Qt.MouseButton.LeftButton)
+    runner = page.build_panel.runner
+    assert runner.exit_code == 130 and not runner.killed  # it stopped by itself, not killed
+    assert STOPPED_TEXT in page.buildLog.toPlainText()
+    assert not page.notice_bar.isVisible() and page.buildButton.isEnabled()
+    assert not list(work.rglob("*.partial")) and not (work / ".qwq-quantize.cancel").exists()
+
+
+def test_closing_mid_build_stops_the_tool_and_every_thread(page, qtbot, fake_hub, tmp_path):
+    serve_slow_repo(fake_hub, tmp_path)
+    work = tmp_path / "work"
+    page.start_build("Qwen/QwQ-tiny", work_dir=work, extra_args=("--threads", "2"))
+    qtbot.waitUntil(lambda: fetching(page), timeout=60_000)
+    page.shutdown()  # what closing the window does; the fixture checks no thread is left
+    runner = page.build_panel.runner
+    assert not runner.running and runner.exit_code == 130 and not runner.killed
+    assert not list(work.rglob("*.partial"))
