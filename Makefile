@@ -2,7 +2,10 @@
 VENV   ?= .venv
 PYTHON ?= python3
 PY     := $(VENV)/bin/python
-STAMP  := $(VENV)/.installed
+# host: llama.cpp for this CPU (fast build); portable: CPU variants chosen at run time, as in the
+# bundle (CI uses it so the tests and `make bundle` share one llama.cpp build).
+LLAMA_PROFILE ?= host
+STAMP  := $(VENV)/.installed-$(LLAMA_PROFILE)
 
 .PHONY: run test lint format bench bundle clean
 
@@ -12,8 +15,9 @@ STAMP  := $(VENV)/.installed
 $(STAMP): pyproject.toml packaging/build_llama.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --upgrade pip
-	$(PY) packaging/build_llama.py --profile host
+	$(PY) packaging/build_llama.py --profile $(LLAMA_PROFILE)
 	$(PY) -m pip install -e '.[test]'
+	rm -f $(VENV)/.installed*
 	touch $(STAMP)
 
 run: $(STAMP)
