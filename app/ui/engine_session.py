@@ -179,10 +179,6 @@ class EngineSession(QObject):
         """A load is cancelled and the engine thread has not yet confirmed it stopped."""
         return self.load_job is not None and self.load_job.aborting
 
-    @property
-    def generating(self) -> bool:
-        return self.turn_job is not None and self.turn_job.running
-
     def load(self, path: str, options: object) -> Job:
         """Load ``path`` (replacing any loaded model, stopping a load in progress)."""
         self.stop()

@@ -34,14 +34,14 @@ from app.store import ConversationStore, StoreError
 from .chat_controller import ChatController
 from .chat_view import COLUMN_MAX_WIDTH, ChatView
 from .composer import Composer
-from .conversation_actions import ConversationActions, read_import_file
+from .conversation_actions import ConversationActions
 from .engine_session import EngineSession
 from .hardware_probe import HardwareProbe
 from .jobs import Job
 from .markdown_render import MarkdownRenderer
 from .menus import GET_MODEL_SHORTCUT, MODELS_SHORTCUT, build_menus
 from .message_widget import ViewContext
-from .model_loading import ModelLoading, load_options_from
+from .model_loading import ModelLoading
 from .model_pages import ModelPages
 from .notices import RELOAD_MODEL, Notice, NoticeBar, NoticeBridge, guarded
 from .settings_dialog import SettingsDialog
@@ -52,8 +52,6 @@ from .theme import Colors, apply_theme
 if TYPE_CHECKING:
     from .first_run import FirstRunPage
     from .models_page import ModelsPage
-
-__all__ = ["APP_TITLE", "MainWindow", "load_options_from", "read_import_file"]
 
 log = logging.getLogger(__name__)
 

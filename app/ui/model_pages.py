@@ -111,6 +111,7 @@ class ModelPages(QObject):
         return self.downloads
 
     @Slot()
+    @guarded("opening the model setup")
     def show_first_run(self) -> None:
         """Show the page that downloads, imports or builds a model."""
         if self.first_run is None:
@@ -150,6 +151,7 @@ class ModelPages(QObject):
         self.models.table.setFocus()
 
     @Slot()
+    @guarded("opening the Hub search")
     def show_hub_search(self) -> None:
         """Open (or bring back) the dialog that searches the Hub for GGUF models."""
         if self.hub_search is None:
@@ -198,7 +200,7 @@ class ModelPages(QObject):
         return page
 
     @Slot(str)
-    @guarded("showing the new model")
+    @guarded("loading the new model")
     def _on_model_ready(self, name: str) -> None:
         if self.models is not None:
             self.models.refresh()
@@ -212,7 +214,7 @@ class ModelPages(QObject):
             self.models.select(name)
 
     @Slot(str)
-    @guarded("showing the new model")
+    @guarded("loading the model")
     def _on_hub_load(self, name: str) -> None:
         if self.hub_search is not None:
             self.hub_search.close()
