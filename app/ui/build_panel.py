@@ -1,14 +1,16 @@
-""" "Build it myself": the quantisation tool's ``all`` pipeline (fetch, convert, quantise,
-validate) in a child process, shown as it goes, with a Stop that lets it stop cleanly.
+"""The first-run page's "Build it myself": the quantisation tool's ``all`` pipeline (fetch,
+convert, quantise, validate) in a child process, shown as it goes, with a Stop that lets it
+stop cleanly.
 
 ``BuildRunner`` (app.models.build_runner) runs ``qwq-desktop quantize all … --progress jsonl``
 and turns its JSON-lines stream back into typed events; here that stream is a generator job on
 the panel's lane, so each event arrives in the GUI thread as ``yielded``: progress drives the
-bar, the rest becomes the log. Stop asks the child to stop (its cancel file, SIGTERM on POSIX):
-it finishes the tensor at hand, removes its temporary files and keeps the finished steps, and
-it is killed only if it does not end within the grace period (the runner then removes what it
-left). A failure arrives as the tool's typed error (message, hint, actions) on the notice bar.
-``built(path)`` hands the validated GGUF on.
+bar, the rest becomes the log; the job finishes with the run's outcome. Stop asks the child to
+stop (its cancel file, SIGTERM on POSIX): it finishes the tensor at hand, removes its temporary
+files and keeps the finished steps; it is killed only if it does not end within the grace
+period (the runner then removes what it left). A failure arrives as the tool's typed error
+(``BuildError``: message, hint, actions) on the notice bar. ``built(path)`` hands the
+validated GGUF on.
 """
 
 from __future__ import annotations
@@ -19,14 +21,13 @@ from pathlib import Path
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import QPlainTextEdit, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
-from app.errors import Action, AppError, UserFacingError
-from app.models.build_runner import BuildRunner, Exited
+from app.errors import AppError, UserFacingError
+from app.models.build_runner import BuildRunner
 from quantize.events import (
     Cancelled,
     Cleanup,
     Estimated,
     Event,
-    Failed,
     Log,
     Progress,
     Result,
@@ -64,22 +65,7 @@ def event_text(event: Event) -> str | None:
         return event.message
     if isinstance(event, (Result, Cancelled)):
         return event.message or None
-    if isinstance(event, Exited) and event.code not in (0, 130) and event.stderr_tail:
-        return event.stderr_tail
     return None
-
-
-def build_error(event: Failed, stderr_tail: str = "") -> UserFacingError:
-    """The tool's error as the typed error it was in the child (a bug's details: the end of
-    the child's stderr, where its traceback is)."""
-    info = event.error
-    return UserFacingError(
-        info.message,
-        info.hint or None,
-        actions=[Action(a["kind"], a["label"], a.get("params") or {}) for a in info.actions],
-        expected=info.expected,
-        details=None if info.expected else (stderr_tail or f"{info.type}: {info.message}"),
-    )
 
 
 class BuildPanel(QWidget):
@@ -95,9 +81,6 @@ class BuildPanel(QWidget):
         self.job: Job | None = None
         self.runner: BuildRunner | None = None
         self._step = ""
-        self._failed: Failed | None = None
-        self._result: Result | None = None
-        self._stderr_tail = ""
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.buildButton = QPushButton("Build it myself from the Hugging Face weights…")
@@ -136,7 +119,7 @@ class BuildPanel(QWidget):
         runner = BuildRunner.for_model(
             repo_id, work_dir, qtype=qtype, extra_args=extra_args, executable=self.executable
         )
-        self.runner, self._step, self._failed, self._result = runner, "", None, None
+        self.runner, self._step = runner, ""
         self.buildLog.clear()
         self.buildProgress.setValue(0)
         shown = runner.argv[runner.argv.index("quantize") + 1 :]
@@ -176,38 +159,33 @@ class BuildPanel(QWidget):
         if isinstance(event, StepStarted):
             self._step = event.step
             self.buildProgress.setValue(0)
-        elif isinstance(event, Failed):
-            self._failed = event
-        elif isinstance(event, Result):
-            self._result = event
-        elif isinstance(event, Exited):
-            self._stderr_tail = event.stderr_tail
         text = event_text(event)
         if text:
             self.buildLog.appendPlainText(text)
 
     @Slot(object)
     @guarded("adding the built model")
-    def _on_exit(self, code: int | None) -> None:
+    def _on_exit(self, outcome: Result | Cancelled) -> None:
+        """The run's last word: a Result (validated or not) or, once stopped, Cancelled."""
         self._show(False)
-        result, runner = self._result, self.runner
-        if code == 0 and result is not None and result.output:
-            self.buildLog.appendPlainText(f"Validated: {result.output}. Adding it to your models…")
-            self.built.emit(result.output)
-        elif runner is not None and runner.stop_requested:
+        if isinstance(outcome, Cancelled):
             self.buildLog.appendPlainText(STOPPED_TEXT)
-        elif self._failed is not None:
-            self.notices.report(build_error(self._failed, self._stderr_tail), "building the model")
+        elif outcome.ok and outcome.output:
+            self.buildLog.appendPlainText(f"Validated: {outcome.output}. Adding it to your models…")
+            self.built.emit(outcome.output)
         else:
             self.notices.report(
                 AppError(
-                    f"Building the model stopped with exit code {code}",
+                    outcome.message
+                    or f"Building the model stopped (exit code {outcome.exit_code})",
                     "the log above says why; fix it and build again to continue",
                 )
             )
 
     @Slot(object)
     def _on_failed(self, error: UserFacingError) -> None:
+        """The tool's own typed error (``BuildError``: message, hint, actions; a crash with
+        its stderr as details), or the child could not be started."""
         self._show(False)
         self.notices.report(error, "building the model")
 
@@ -220,8 +198,9 @@ class BuildPanel(QWidget):
 
 
 def _events(runner: BuildRunner):
-    """The build's events (lane thread); closed early (the app is closing), it waits for the
-    child, which was asked to stop, to end."""
+    """The build's events (lane thread), then its outcome (``BuildRunner.outcome``: raises the
+    tool's typed error). Closed early (the app is closing), it waits for the child, which was
+    asked to stop, to end."""
     try:
         runner.start()
     except OSError as exc:
@@ -232,4 +211,4 @@ def _events(runner: BuildRunner):
         if runner.running:
             with contextlib.suppress(Exception):
                 runner.stop(SHUTDOWN_GRACE_S)
-    return runner.exit_code
+    return runner.outcome()
