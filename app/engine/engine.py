@@ -22,6 +22,7 @@ from quantize.llama_runtime import load_llama_backends
 
 from .chat_format import RenderedPrompt, formatter_for
 from .context_fit import fit_conversation
+from .context_shift import apply_shift, plan_shift
 from .detokenizer import IncrementalDetokenizer
 from .errors import LoadCancelledError, ModelLoadError
 from .events import ContextNotice, TextDelta, TurnFinished, TurnResult, TurnStats
@@ -249,6 +250,13 @@ class ChatEngine:
         # Prompt: reuse the cached prefix, evaluate the rest (abortable mid-batch).
         t_prompt = time.perf_counter()
         reuse = _common_prefix(llama.input_ids[: llama.n_tokens], prompt)
+        if fitted.dropped_indices:
+            # Old turns left the window: move the cache of what stays instead of evaluating it
+            # again (only then: a reply's thinking is never kept in the cache of its answer).
+            shift = plan_shift(llama.input_ids[: llama.n_tokens], prompt, reuse)
+            if shift is not None and apply_shift(llama, shift):
+                reuse = shift.start + shift.kept
+                stats.shifted_tokens = shift.kept
         reuse = min(reuse, len(prompt) - 1)
         stats.cached_tokens = reuse
         stats.evaluated_prompt_tokens = len(prompt) - reuse

@@ -32,6 +32,7 @@ class TurnStats:
 
     prompt_tokens: int = 0
     cached_tokens: int = 0
+    shifted_tokens: int = 0  # of cached_tokens: moved back in the cache after old turns left
     evaluated_prompt_tokens: int = 0
     completion_tokens: int = 0
     thinking_tokens: int = 0
