@@ -2,7 +2,8 @@
 
 One table drives both directions: the converter uses it to name, reshape and permute tensors and
 to write hyper-parameters; the validator uses the same expectations to check a GGUF against
-config.json. Qwen2 (QwQ-32B, Qwen2.5), Qwen3 and the Llama family share almost everything.
+config.json. Qwen2 (QwQ-32B, Qwen2.5), Qwen3 and the Llama family share almost everything;
+BERT (sentence-embedding encoders such as all-MiniLM-L6-v2) has its own tensor set and keys.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ class ArchSpec:
     qkv_bias: bool  # q/k/v projections carry biases (Qwen2)
     qk_norm: bool  # per-head RMS norm of q and k before RoPE (Qwen3)
     permute_qk: bool  # llama.cpp's llama graph rotates interleaved pairs, HF rotates halves
+    encoder: bool = False  # a bidirectional text encoder for embeddings (BERT), not a chat model
 
     @property
     def name(self) -> str:
@@ -35,15 +37,25 @@ class ArchSpec:
 QWEN2 = ArchSpec(gguf.MODEL_ARCH.QWEN2, qkv_bias=True, qk_norm=False, permute_qk=False)
 QWEN3 = ArchSpec(gguf.MODEL_ARCH.QWEN3, qkv_bias=False, qk_norm=True, permute_qk=False)
 LLAMA = ArchSpec(gguf.MODEL_ARCH.LLAMA, qkv_bias=False, qk_norm=False, permute_qk=True)
+BERT = ArchSpec(gguf.MODEL_ARCH.BERT, qkv_bias=True, qk_norm=False, permute_qk=False, encoder=True)
 
 ARCHITECTURES: dict[str, ArchSpec] = {
     "Qwen2ForCausalLM": QWEN2,
     "Qwen3ForCausalLM": QWEN3,
     "LlamaForCausalLM": LLAMA,
     "MistralForCausalLM": LLAMA,
+    "BertModel": BERT,
 }
-# Tensors some checkpoints carry that llama.cpp recomputes itself.
-IGNORED_SUFFIXES = ("rotary_emb.inv_freq",)
+# Tensors some checkpoints carry that llama.cpp recomputes itself or does not use (BERT's
+# position ids buffer and the pooler of next-sentence prediction: embeddings pool by mean/CLS).
+IGNORED_SUFFIXES = (
+    "rotary_emb.inv_freq",
+    "embeddings.position_ids",
+    "pooler.dense.weight",
+    "pooler.dense.bias",
+)
+# Tensors llama.cpp reads only in F32 whatever the output type (looked up, never matmul'd).
+F32_TENSORS = ("position_embd.weight", "token_types.weight")
 
 
 @dataclass(frozen=True)
@@ -63,6 +75,7 @@ class HParams:
     rms_eps: float
     tie_embeddings: bool
     rope_scaling: dict | None
+    type_vocab_size: int = 0  # BERT's segment (token type) embeddings
 
     @property
     def spec(self) -> ArchSpec:
@@ -91,6 +104,8 @@ def hparams_from_config(config: dict) -> HParams:
             f"architecture {', '.join(names) or '(none given)'} is not supported",
             f"Supported: {', '.join(ARCHITECTURES)}.",
         )
+    if ARCHITECTURES[hf_arch].encoder:
+        return _encoder_hparams(hf_arch, config)
     if config.get("attention_bias") or config.get("mlp_bias"):
         raise UnsupportedArchitectureError(
             f"{hf_arch} with attention_bias/mlp_bias is not supported",
@@ -129,6 +144,57 @@ def hparams_from_config(config: dict) -> HParams:
     return params
 
 
+def _encoder_hparams(hf_arch: str, config: dict) -> HParams:
+    """config.json of a BERT encoder (absolute positions, GELU, layer norms with biases)."""
+    if config.get("position_embedding_type", "absolute") != "absolute":
+        raise UnsupportedArchitectureError(
+            f"BERT with {config['position_embedding_type']} position embeddings is not supported",
+            "Only BERT with absolute position embeddings is converted.",
+        )
+    if config.get("hidden_act", "gelu") != "gelu" or config.get("is_decoder"):
+        raise UnsupportedArchitectureError(
+            f"BERT with hidden_act {config.get('hidden_act')!r} or as a decoder is not supported",
+            "Only the standard BERT encoder (GELU) is converted.",
+        )
+    try:
+        n_head, n_embd = int(config["num_attention_heads"]), int(config["hidden_size"])
+        return HParams(
+            hf_arch=hf_arch,
+            n_layer=int(config["num_hidden_layers"]),
+            n_embd=n_embd,
+            n_ff=int(config["intermediate_size"]),
+            n_head=n_head,
+            n_kv_head=n_head,
+            head_dim=n_embd // n_head,
+            vocab_size=int(config["vocab_size"]),
+            context_length=int(config["max_position_embeddings"]),
+            rope_theta=0.0,
+            rms_eps=float(config.get("layer_norm_eps", 1e-12)),  # a layer norm's epsilon here
+            tie_embeddings=False,
+            rope_scaling=None,
+            type_vocab_size=int(config.get("type_vocab_size", 2)),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelRepoError(
+            f"config.json lacks or mangles a required field: {exc}", "Download it again."
+        ) from exc
+
+
+def encoder_pooling(folder: str | Path) -> gguf.PoolingType:
+    """How a sentence-transformers folder pools token states (modules.json, 1_Pooling): mean
+    unless its pooling config says CLS; llama.cpp applies it when embedding."""
+    folder = Path(folder)
+    try:
+        modules = json.loads((folder / "modules.json").read_text(encoding="utf-8"))
+        path = next(m["path"] for m in modules if str(m.get("type", "")).endswith("Pooling"))
+        pooling = json.loads((folder / path / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, StopIteration, KeyError, TypeError):
+        return gguf.PoolingType.MEAN  # plain BERT folders: mean pooling is the common choice
+    if pooling.get("pooling_mode_cls_token") and not pooling.get("pooling_mode_mean_tokens"):
+        return gguf.PoolingType.CLS
+    return gguf.PoolingType.MEAN
+
+
 def rope_scaling_type(hp: HParams) -> str | None:
     if not hp.rope_scaling:
         return None
@@ -139,6 +205,8 @@ def rope_scaling_type(hp: HParams) -> str | None:
 def expected_tensors(hp: HParams) -> dict[str, tuple[int, ...]]:
     """Every GGUF tensor the config implies, with its shape in row-major (numpy) order."""
     spec = hp.spec
+    if spec.encoder:
+        return _encoder_tensors(hp)
     q_dim, kv_dim = hp.n_head * hp.head_dim, hp.n_kv_head * hp.head_dim
     shapes: dict[str, tuple[int, ...]] = {
         "token_embd.weight": (hp.vocab_size, hp.n_embd),
@@ -175,6 +243,34 @@ def expected_tensors(hp: HParams) -> dict[str, tuple[int, ...]]:
             shapes.update(
                 {b + "attn_q_norm.weight": (hp.head_dim,), b + "attn_k_norm.weight": (hp.head_dim,)}
             )
+    return shapes
+
+
+def _encoder_tensors(hp: HParams) -> dict[str, tuple[int, ...]]:
+    """BERT's tensors: embeddings (token, type, position) with a norm, then post-norm layers."""
+    d, ff = hp.n_embd, hp.n_ff
+    shapes: dict[str, tuple[int, ...]] = {
+        "token_embd.weight": (hp.vocab_size, d),
+        "token_types.weight": (hp.type_vocab_size, d),
+        "position_embd.weight": (hp.context_length, d),
+        "token_embd_norm.weight": (d,),
+        "token_embd_norm.bias": (d,),
+    }
+    for i in range(hp.n_layer):
+        b = f"blk.{i}."
+        for name, shape in (
+            ("attn_q", (d, d)),
+            ("attn_k", (d, d)),
+            ("attn_v", (d, d)),
+            ("attn_output", (d, d)),
+            ("ffn_up", (ff, d)),
+            ("ffn_down", (d, ff)),
+        ):
+            shapes[b + name + ".weight"] = shape
+            shapes[b + name + ".bias"] = (shape[0],)
+        for norm in ("attn_output_norm", "layer_output_norm"):
+            shapes[b + norm + ".weight"] = (d,)
+            shapes[b + norm + ".bias"] = (d,)
     return shapes
 
 
@@ -228,6 +324,11 @@ def add_hparams(writer: gguf.GGUFWriter, hp: HParams) -> None:
     writer.add_block_count(hp.n_layer)
     writer.add_feed_forward_length(hp.n_ff)
     writer.add_head_count(hp.n_head)
+    if hp.spec.encoder:  # BERT: layer norms, attention in both directions, no RoPE
+        writer.add_layer_norm_eps(hp.rms_eps)
+        writer.add_causal_attention(False)
+        writer.add_vocab_size(hp.vocab_size)
+        return
     writer.add_head_count_kv(hp.n_kv_head)
     writer.add_rope_freq_base(hp.rope_theta)
     writer.add_layer_norm_rms_eps(hp.rms_eps)

@@ -25,9 +25,11 @@ import gguf
 import numpy as np
 
 from .architectures import (
+    F32_TENSORS,
     IGNORED_SUFFIXES,
     HParams,
     add_hparams,
+    encoder_pooling,
     expected_tensors,
     gguf_name,
     gguf_name_map,
@@ -38,7 +40,16 @@ from .architectures import (
     rope_scaling_type,
 )
 from .atomic import atomic_path
-from .checkpoint import Checkpoint, TensorRef, copy_rows, gather_rows, read_rows
+from .checkpoint import (
+    RAW_DTYPES,
+    SINGLE_NAME,
+    Checkpoint,
+    TensorRef,
+    copy_rows,
+    gather_rows,
+    read_header,
+    read_rows,
+)
 from .errors import InsufficientDiskError, ModelRepoError
 from .run_control import RunCancelled
 from .vocab import build_vocab
@@ -118,11 +129,12 @@ def plan_conversion(ckpt: Checkpoint, hp: HParams, outtype: str) -> list[TensorP
                 f"{list(expected[name])}",
                 "config.json and the weights come from different models.",
             )
-        # llama.cpp wants 1-D tensors (norms, biases) in F32 whatever the output type.
+        # llama.cpp wants 1-D tensors (norms, biases) and look-up tables in F32.
+        as_f32 = len(ref.shape) == 1 or name in F32_TENSORS
         plans[name] = TensorPlan(
             name=name,
             shape=ref.shape,
-            qtype=qtype if len(ref.shape) > 1 else gguf.GGMLQuantizationType.F32,
+            qtype=gguf.GGMLQuantizationType.F32 if as_f32 else qtype,
             source=ref,
             row_order=qk_row_order(hp, name),  # for a 1-D bias: its elements
         )
@@ -225,7 +237,7 @@ def convert(
     started = time.perf_counter()
     model_dir, output = Path(model_dir), Path(output)
     hp = hparams_from_config(load_config(model_dir))
-    ckpt = Checkpoint(model_dir)
+    ckpt = open_checkpoint(model_dir)
     vocab = build_vocab(model_dir, hp.vocab_size)
     plans = plan_conversion(ckpt, hp, outtype)
     total_out = sum(p.nbytes for p in plans)
@@ -270,6 +282,48 @@ def convert(
     )
 
 
+def open_checkpoint(model_dir: Path) -> Checkpoint:
+    """The checkpoint of ``model_dir``. A single-file BERT checkpoint also stores its integer
+    ``position_ids`` buffer, which the reader refuses (it takes floats only) and the conversion
+    ignores: such a file is read without those buffers, all other checks kept."""
+    single = model_dir / SINGLE_NAME
+    if not single.is_file():
+        return Checkpoint(model_dir)
+    header, _ = read_header(single)
+    buffers = {
+        name
+        for name, entry in header.items()
+        if entry.get("dtype") not in RAW_DTYPES and name.endswith(IGNORED_SUFFIXES)
+    }
+    if not buffers:
+        return Checkpoint(model_dir)
+    return _CheckpointWithoutBuffers(model_dir, buffers)
+
+
+class _CheckpointWithoutBuffers(Checkpoint):
+    """A single-file checkpoint read without the named non-float buffers."""
+
+    def __init__(self, folder: Path, buffers: set[str]) -> None:
+        self.folder = folder
+        path = folder / SINGLE_NAME
+        header, data_start = read_header(path)
+        size = path.stat().st_size
+        self.tensors = {}
+        for name, entry in header.items():
+            if name in buffers:
+                continue
+            dtype, shape = entry.get("dtype"), tuple(entry.get("shape", ()))
+            begin, end = entry.get("data_offsets", (0, 0))
+            nbytes = math.prod(shape) * RAW_DTYPES[dtype].itemsize if dtype in RAW_DTYPES else -1
+            if nbytes != end - begin or data_start + end > size:
+                raise ModelRepoError(
+                    f"tensor {name} in {path.name} has dtype {dtype} or spans bytes its shape "
+                    "does not explain, or the file is truncated",
+                    "Download the model again; only BF16, F16 and F32 weights are supported.",
+                )
+            self.tensors[name] = TensorRef(name, dtype, shape, path, data_start + begin, nbytes)
+
+
 def source_dir_record(model_dir: Path, output: Path) -> str:
     """``model_dir`` as recorded in the GGUF written to ``output`` (see SOURCE_DIR_KEY)."""
     source, folder = model_dir.resolve(), output.parent.resolve()
@@ -292,3 +346,5 @@ def _add_metadata(
     writer.add_file_type(OUT_TYPES[outtype][1])
     writer.add_quantization_version(gguf.GGML_QUANT_VERSION)
     add_hparams(writer, hp)
+    if hp.spec.encoder:
+        writer.add_pooling_type(encoder_pooling(model_dir))
