@@ -28,6 +28,7 @@ from .install import (
     install_download,
     verify_model,
 )
+from .load_settings import LoadSettings
 from .recommend import (
     Option,
     Recommendation,
@@ -37,7 +38,6 @@ from .recommend import (
     recommend,
 )
 from .registry import InstalledModel, ModelRegistry
-from .settings import LoadSettings
 
 __all__ = [
     "Catalogue",

@@ -24,8 +24,8 @@ from quantize.hub import DownloadCancelled, DownloadProgress, discard_partial
 
 from .catalogue import Catalogue, CatalogueEntry, load_catalogue
 from .install import download_target, install_download
+from .load_settings import LoadSettings
 from .registry import ModelRegistry
-from .settings import LoadSettings
 
 log = logging.getLogger(__name__)
 

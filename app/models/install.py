@@ -29,8 +29,8 @@ from quantize.hub import (
 from .catalogue import Catalogue, load_catalogue
 from .checks import check_gguf
 from .errors import ModelFileMissingError, VerificationFailedError
+from .load_settings import LoadSettings
 from .registry import InstalledModel, ModelRegistry, model_from_facts, now_iso
-from .settings import LoadSettings
 
 COPY_CHUNK = 8 * 2**20
 ImportMode = Literal["copy", "link", "move"]

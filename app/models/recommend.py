@@ -15,7 +15,7 @@ from app.engine import HardwareInfo, InsufficientMemoryError, MemoryPlan, plan_m
 from app.engine.planner import compute_buffer_bytes, kv_bytes_per_token
 
 from .catalogue import Catalogue, CatalogueEntry
-from .settings import LoadSettings
+from .load_settings import LoadSettings
 
 MIN_USEFUL_CONTEXT = 8192
 GOOD_CONTEXT = 16384

@@ -20,7 +20,7 @@ from app.engine import ModelFacts
 from app.paths import AppPaths, app_paths
 
 from .errors import ModelNotInstalledError
-from .settings import LoadSettings
+from .load_settings import LoadSettings
 
 Source = Literal["download", "copy", "link", "found"]
 REGISTRY_VERSION = 1

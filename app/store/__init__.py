@@ -15,7 +15,7 @@ from .errors import (
     StoreIOError,
     StoreOpenError,
 )
-from .models import ROLES, STATUSES, Conversation, Message, SearchHit
+from .records import ROLES, STATUSES, Conversation, Message, SearchHit
 from .schema import LATEST_VERSION
 from .store import ConversationStore
 from .streaming import StreamingSaver

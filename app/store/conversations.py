@@ -7,7 +7,7 @@ import sqlite3
 import time
 
 from .errors import ConversationNotFoundError, StoreError
-from .models import Conversation
+from .records import Conversation
 
 _COLUMNS = "id, title, pinned, created_at, updated_at, settings, active_leaf_id, deleted_at"
 DEFAULT_TITLE = "New chat"

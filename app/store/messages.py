@@ -16,7 +16,7 @@ import time
 
 from . import conversations
 from .errors import MessageNotFoundError, StoreError
-from .models import ROLES, STATUSES, Message
+from .records import ROLES, STATUSES, Message
 
 _SELECT = """
 SELECT m.id, m.conv_id, m.parent_id, m.role, m.content, m.thinking, m.status, m.created_at,

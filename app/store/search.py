@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 import sqlite3
 
-from .models import SearchHit
+from .records import SearchHit
 
 _MARK_START = "\ue000"  # private-use characters: cannot clash with message text
 _MARK_END = "\ue001"

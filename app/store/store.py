@@ -15,7 +15,7 @@ from pathlib import Path
 
 from . import conversations, messages, search, transfer
 from .connection import Database, connect, migrate
-from .models import Conversation, Message, SearchHit
+from .records import Conversation, Message, SearchHit
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ import threading
 from typing import TYPE_CHECKING
 
 from .errors import MessageNotFoundError, StoreClosedError, StoreError
-from .models import Message
+from .records import Message
 
 if TYPE_CHECKING:
     from .store import ConversationStore

@@ -25,7 +25,7 @@ from datetime import datetime, timezone
 from .. import __version__
 from . import conversations, messages
 from .errors import ImportFormatError
-from .models import ROLES, STATUSES, Message
+from .records import ROLES, STATUSES, Message
 
 FORMAT_NAME = "qwq-desktop-conversation"
 FORMAT_VERSION = 1

@@ -18,7 +18,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from app.errors import UserFacingError
 from app.models import DownloadManager, DownloadTask, ModelRegistry, TaskState
 from app.models.catalogue import CatalogueEntry
-from app.models.settings import LoadSettings
+from app.models.load_settings import LoadSettings
 
 from .jobs import Job, JobLane
 from .notices import NoticeBridge
