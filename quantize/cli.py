@@ -53,6 +53,8 @@ def _add_quantize(sub) -> None:
 
 
 def _add_validate(sub) -> None:
+    from .validation.reference_check import DEFAULT_TOKENS
+
     p = sub.add_parser(
         "validate",
         help="check a GGUF against a reference GGUF and/or its Hugging Face source",
@@ -69,7 +71,21 @@ def _add_validate(sub) -> None:
         "the safetensors instead of the reference's metadata and weights",
     )
     p.add_argument("--text", type=Path, default=None, help="evaluation text file (UTF-8)")
-    p.add_argument("--max-tokens", type=int, default=512, help="evaluation length in tokens")
+    p.add_argument(
+        "--max-tokens",
+        type=int,
+        default=512,
+        help="length of the logit comparison with --reference",
+    )
+    p.add_argument(
+        "--tokens",
+        type=int,
+        default=DEFAULT_TOKENS,
+        metavar="N",
+        help="with --source: tokens of the forward pass of the original weights (reference "
+        "forward check, default %(default)s); its time grows with N (QwQ-32B: see "
+        "docs/performance.md); 0 skips it",
+    )
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--json", type=Path, default=None, help="also write the report as JSON here")
     p.add_argument("--max-kl", type=float, default=None, help="override the mean KL limit")
@@ -215,23 +231,24 @@ def _run_quantize(args, reporter: Reporter, cancel: CancelToken) -> int:
 
 
 def _run_validate(args, reporter: Reporter, cancel: CancelToken) -> int:
+    from dataclasses import replace
+
     from .atomic import atomic_write_text
     from .events import Log
+    from .reporting import progress_callback
     from .validation import validate
     from .validation.gguf_file import GGUFFile
-    from .validation.thresholds import Thresholds, thresholds_for
+    from .validation.thresholds import thresholds_for
 
     limits = None
-    overrides = (args.max_kl, args.min_top1, args.max_ppl_ratio)
-    if args.reference and any(value is not None for value in overrides):
-        base = thresholds_for(GGUFFile(args.model).type_name)
-        limits = Thresholds(
-            max_mean_kl=args.max_kl if args.max_kl is not None else base.max_mean_kl,
-            min_top1=args.min_top1 if args.min_top1 is not None else base.min_top1,
-            max_ppl_ratio=args.max_ppl_ratio
-            if args.max_ppl_ratio is not None
-            else base.max_ppl_ratio,
-        )
+    overrides = {
+        "max_mean_kl": args.max_kl,
+        "min_top1": args.min_top1,
+        "max_ppl_ratio": args.max_ppl_ratio,
+    }
+    overrides = {key: value for key, value in overrides.items() if value is not None}
+    if (args.reference or args.source) and overrides:
+        limits = replace(thresholds_for(GGUFFile(args.model).type_name), **overrides)
     text = args.text.read_text(encoding="utf-8") if args.text else None
     reporter.emit(StepStarted("validate", "validate"))
     with cancel.interruptible():  # writes nothing until the report: stops at once
@@ -241,8 +258,10 @@ def _run_validate(args, reporter: Reporter, cancel: CancelToken) -> int:
             args.reference,
             text=text,
             max_tokens=args.max_tokens,
+            reference_tokens=args.tokens,
             threads=args.threads,
             thresholds=limits,
+            progress=progress_callback(reporter, "validate", "bytes"),
         )
     reporter.emit(Log(report.to_table()))
     if args.json:

@@ -2,10 +2,12 @@
 
 With the Hugging Face folder (``source``): metadata and tensor table against config.json,
 vocabulary and tokenisation against tokenizer.json, the chat template against
-tokenizer_config.json, sampled weights against the safetensors. Without it, the same checks run
-against the reference GGUF, and tokenizer.json parity runs if a tokenizer.json is found beside
-the reference (else that check is reported as skipped). With a reference, the logits of the
-model are compared with the reference's on an evaluation text.
+tokenizer_config.json, sampled weights against the safetensors, and the logits against a numpy
+forward pass of the original weights ("reference forward", independent of the converter).
+Without it, the same checks run against the reference GGUF, and tokenizer.json parity runs if a
+tokenizer.json is found beside the reference (else that check is reported as skipped); there is
+no reference forward check then. With a reference, the logits of the model are compared with
+the reference's on an evaluation text.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from ..errors import GGUFInputError, ModelRepoError, TokenizerError
 from ..vocab import load_hf_tokenizer, source_chat_template
 from .gguf_file import GGUFFile
 from .logits import check_logits
+from .reference_check import DEFAULT_TOKENS, check_reference_forward
+from .reference_forward import ProgressFn
 from .report import CheckResult, ValidationReport
 from .source_lookup import find_tokenizer_folder
 from .structure import (
@@ -50,13 +54,18 @@ def validate(
     *,
     text: str | None = None,
     max_tokens: int = 512,
+    reference_tokens: int = DEFAULT_TOKENS,
     threads: int | None = None,
     thresholds: Thresholds | None = None,
+    progress: ProgressFn | None = None,
 ) -> ValidationReport:
     """Run every check on ``model``; the report's ``passed`` is True only if none failed.
 
     At least one of ``source`` (the Hugging Face folder) and ``reference`` (the unquantised GGUF)
-    is needed; GGUFInputError otherwise.
+    is needed; GGUFInputError otherwise. ``max_tokens`` is the length of the logit comparison
+    with the reference, ``reference_tokens`` that of the forward pass of the original weights
+    (0 skips it; its cost grows with it); ``progress`` gets (bytes read, bytes to read, where)
+    during that pass.
     """
     model = Path(model)
     reference = Path(reference) if reference is not None else None
@@ -72,14 +81,25 @@ def validate(
         reference=str(reference) if reference else None,
         source=str(source) if source is not None else None,
     )
+    limits = thresholds or thresholds_for(g.type_name)
     if source is not None:
         report.checks += _checks_against_source(g, Path(source))
+        report.checks.append(
+            check_reference_forward(
+                model,
+                Path(source),
+                limits,
+                text or EVALUATION_TEXT,
+                n_tokens=reference_tokens,
+                threads=threads,
+                progress=progress,
+            )
+        )
     else:
         report.checks += _checks_against_reference(g, GGUFFile(reference))
     if reference is None:
         report.checks.append(CheckResult("logits", None, "no reference model given (--reference)"))
     else:
-        limits = thresholds or thresholds_for(g.type_name)
         report.checks.append(
             check_logits(
                 model,

@@ -31,6 +31,7 @@ def test_correct_q4_k_m_passes(quant_repo, quant_bf16, quant_q4):
         "tokenization",
         "chat template",
         "weights",
+        "reference forward",
         "logits",
     ]
     logits = check(report, "logits").metrics
@@ -74,7 +75,7 @@ def test_wrong_rope_theta_fails(tmp_path, quant_repo, quant_bf16, quant_q4):
 def test_swapped_tensors_fail(tmp_path, quant_repo, quant_bf16, quant_q4, pair):
     bad = copy_gguf(quant_q4, tmp_path / "bad.gguf", swap=pair)
     report = validate(bad, quant_repo.path, quant_bf16)
-    assert failed(report) == {"weights", "logits"}, report.to_table()
+    assert failed(report) == {"weights", "reference forward", "logits"}, report.to_table()
     assert (
         f"{pair[0]} holds the data of {pair[1]} (swapped tensors?)"
         in check(report, "weights").detail
@@ -90,7 +91,7 @@ def test_swapped_tensors_in_the_reference_are_caught_against_the_source(
         quant_bf16, tmp_path / "bad.gguf", swap=("blk.1.ffn_down.weight", "blk.0.ffn_down.weight")
     )
     report = validate(bad, quant_repo.path, bad)
-    assert failed(report) == {"weights"}
+    assert failed(report) == {"weights", "reference forward"}
 
 
 def test_truncated_vocabulary_fails(tmp_path, quant_repo, quant_bf16, quant_q4):
