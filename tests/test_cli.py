@@ -176,9 +176,9 @@ def test_ctrl_c_stops_a_reply_without_quitting(tmp_path):
 
 
 def test_errors_are_printed_from_their_fields(capsys):
-    from app.cli_support import report_error
+    from app.cli.models import main as models_main
+    from app.cli.support import report_error
     from app.errors import AppError
-    from app.models.cli import main as models_main
     from quantize.errors import QuantizeToolError, format_error
 
     assert report_error(AppError("The file is damaged", "download it again")) == 2
@@ -190,3 +190,32 @@ def test_errors_are_printed_from_their_fields(capsys):
     assert models_main(["verify", "not-installed"]) != 0
     err = capsys.readouterr().err.splitlines()
     assert err[0].startswith("error: No installed model") and err[1].startswith("  hint: ")
+
+
+def test_info_refusal_lists_the_planners_actions(tiny_answer_gguf, monkeypatch):
+    """``info --json``: a refusal carries the loads that would fit, as labels and as the
+    planner's typed actions (no sentences parsed back)."""
+    import argparse
+
+    from app.cli import info
+    from app.engine import plan_memory, read_model_facts
+    from app.engine.planner import MiB
+    from app.models import hypothetical_hardware
+
+    facts = read_model_facts(tiny_answer_gguf)
+    low, high = (plan_memory(facts, hypothetical_hardware(64), n_ctx=c) for c in (2048, 4096))
+    hardware = hypothetical_hardware(8)
+    hardware.ram_available = 768 * MiB + (low.total_bytes + high.total_bytes) // 2
+    monkeypatch.setattr(info, "probe_hardware", lambda: hardware)
+    model = str(tiny_answer_gguf)
+    args = argparse.Namespace(model=model, ctx=4096, kv_cache="f16", gpu_layers=None)
+    report = info.model_report(args)
+    assert report["plan"] is None
+    refusal = json.loads(json.dumps(report))["refusal"]
+    assert refusal["alternatives"][0] == "Load with 2K context"
+    assert refusal["actions"][0] == {
+        "kind": "load",
+        "label": "Load with 2K context",
+        "params": {"n_ctx": 2048},
+    }
+    assert refusal["alternatives"] == [a["label"] for a in refusal["actions"]]

@@ -1,11 +1,19 @@
-"""`qwq-desktop`: the GUI (no subcommand), terminal chat, model info and the model manager."""
+"""`qwq-desktop`: the GUI (no subcommand), terminal chat, model info and the model manager.
+
+One package for the whole command line: ``main`` (this module) parses the arguments and hands
+each command to its module: ``chat`` (terminal chat), ``info`` (a model's facts and memory
+plan), ``models`` (list, download, verify, remove, recommend, import, search, files), and
+``quantize`` (the quantisation tool's own CLI, ``quantize.cli``). ``support`` prints errors.
+No subcommand starts the desktop app (``app.ui.launch.run_gui``). ``python -m app.cli`` and
+``python -m app`` are the same command.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from . import __version__
+from app import __version__
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,9 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--self-test-window", action="store_true", help=argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    from .model_info import add_info_parser
-    from .models.cli import add_models_parser
-    from .terminal_chat import add_chat_parser
+    from .chat import add_chat_parser
+    from .info import add_info_parser
+    from .models import add_models_parser
 
     add_chat_parser(sub)
     add_info_parser(sub)
@@ -64,15 +72,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.self_test:
-        from .selftest import run_self_test
+        from app.selftest import run_self_test
 
         return run_self_test(as_json=args.self_test_json)
     if args.self_test_window:
-        from .ui.startup_check import run_window_check
+        from app.ui.startup_check import run_window_check
 
         return run_window_check()
     if args.command is None:
-        from .ui.launch import run_gui
+        from app.ui.launch import run_gui
 
         return run_gui(argv, model=args.model)
     handler = getattr(args, "handler", None) or args.func
@@ -81,7 +89,3 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. `qwq-desktop info --json | head`
         sys.stderr.close()
         return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

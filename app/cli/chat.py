@@ -10,8 +10,7 @@ import threading
 from dataclasses import replace
 from pathlib import Path
 
-from .cli_support import report_error
-from .engine import (
+from app.engine import (
     ChatEngine,
     ContextNotice,
     EngineError,
@@ -21,8 +20,10 @@ from .engine import (
     TurnFinished,
     read_model_facts,
 )
-from .engine.chat_format import formatter_for, prompt_as_seen
-from .engine.sampling import preset_for
+from app.engine.chat_format import formatter_for, prompt_as_seen
+from app.engine.sampling import preset_for
+
+from .support import report_error
 
 DIM, RESET = "\033[2m", "\033[0m"
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from .cli_support import human_bytes, report_error
-from .engine import (
+from app.engine import (
     EngineError,
     InsufficientMemoryError,
     kv_bytes_per_token,
@@ -14,6 +13,9 @@ from .engine import (
     probe_hardware,
     read_model_facts,
 )
+from app.sizes import format_bytes
+
+from .support import report_error
 
 
 def add_info_parser(sub: argparse._SubParsersAction) -> None:
@@ -47,7 +49,14 @@ def model_report(args: argparse.Namespace) -> dict:
         )
         report["plan"] = plan.to_dict()
     except InsufficientMemoryError as exc:
-        report["refusal"] = {"message": str(exc), "alternatives": exc.alternatives}
+        report["refusal"] = {
+            "message": str(exc),
+            # what would fit: the labels for a reader, the typed actions for a program
+            "alternatives": [action.label for action in exc.actions],
+            "actions": [
+                {"kind": a.kind, "label": a.label, "params": dict(a.params)} for a in exc.actions
+            ],
+        }
     return report
 
 
@@ -61,7 +70,7 @@ def run_info(args: argparse.Namespace) -> int:
         return 0
     m, hw = report["model"], report["hardware"]
     print(f"Model        {m['name']} ({m['architecture']}, {m['quant_type']})")
-    print(f"File         {m['path']} ({human_bytes(m['file_size'])})")
+    print(f"File         {m['path']} ({format_bytes(m['file_size'])})")
     print(f"Parameters   {m['parameters'] / 1e9:.2f} B")
     print(
         f"Layers       {m['n_layer']}, heads {m['n_head']}, KV heads {m['n_kv_head']}, "
@@ -73,14 +82,15 @@ def run_info(args: argparse.Namespace) -> int:
         f"{', reasoning (<think>)' if m['is_reasoning'] else ''}"
     )
     kv = report["kv_bytes_per_token"]
-    print(f"KV cache     {human_bytes(kv['f16'])}/token f16, {human_bytes(kv['q8_0'])}/token q8_0")
+    f16, q8 = format_bytes(kv["f16"]), format_bytes(kv["q8_0"])
+    print(f"KV cache     {f16}/token f16, {q8}/token q8_0")
     print(
-        f"Machine      RAM {human_bytes(hw['ram_total'])} ({human_bytes(hw['ram_available'])} "
+        f"Machine      RAM {format_bytes(hw['ram_total'])} ({format_bytes(hw['ram_available'])} "
         f"available), {hw['physical_cores']} cores, GPU: {hw['gpu_backend'] or 'none'}"
     )
     if report["plan"]:
         plan = report["plan"]
-        print(f"Weights      {human_bytes(plan['weights_bytes'])}")
+        print(f"Weights      {format_bytes(plan['weights_bytes'])}")
         print(f"Plan         {plan['summary']}")
         print(f"             context {plan['n_ctx']}, GPU layers {plan['n_gpu_layers']}")
         for note in plan["notes"]:

@@ -2,7 +2,8 @@
 
 Wire into the main parser with ``add_models_parser(subparsers)``; the parsed namespace's
 ``func(args)`` runs the command and returns the exit code (expected errors are printed to
-stderr as one readable line, not raised). Standalone: ``python -m app.models.cli list``.
+stderr as one readable line, not raised). Standalone: ``python -m app.cli.models list``.
+The work is the model manager's (``app.models``); this module parses and prints.
 Progress goes to stderr, results to stdout. Exit codes: 0 success (for ``download`` only
 when the sha256 matched), 1 other error, 3 offline, 4 checksum mismatch, 5 disk full,
 6 access denied (gated/private), 7 not found, 130 interrupted (a download is kept to resume).
@@ -17,6 +18,12 @@ import time
 
 from app.engine import probe_hardware
 from app.errors import UserFacingError
+from app.models.catalogue import load_catalogue
+from app.models.errors import ModelNotInstalledError, VerificationFailedError
+from app.models.install import adopt_found_models, import_gguf, install_download, verify_model
+from app.models.recommend import hypothetical_hardware, recommend
+from app.models.registry import ModelRegistry
+from app.sizes import format_bytes
 from quantize.errors import print_error
 from quantize.hub import (
     ChecksumMismatchError,
@@ -28,12 +35,6 @@ from quantize.hub import (
     list_repo_files,
     search_models,
 )
-
-from .catalogue import load_catalogue
-from .errors import ModelNotInstalledError, VerificationFailedError
-from .install import adopt_found_models, import_gguf, install_download, verify_model
-from .recommend import hypothetical_hardware, recommend
-from .registry import ModelRegistry
 
 EXIT_OK, EXIT_ERROR, EXIT_OFFLINE, EXIT_CHECKSUM = 0, 1, 3, 4
 EXIT_DISK, EXIT_AUTH, EXIT_NOT_FOUND, EXIT_INTERRUPTED = 5, 6, 7, 130
@@ -119,7 +120,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     for m in models:
         missing = "  (file missing)" if not m.exists else ""
         print(
-            f"{m.name:28} {m.quant:8} {_size(m.size_bytes):>9} {m.context_length:>8}  "
+            f"{m.name:28} {m.quant:8} {format_bytes(m.size_bytes):>9} {m.context_length:>8}  "
             f"{m.path}{missing}"
         )
     return EXIT_OK
@@ -193,7 +194,7 @@ def cmd_recommend(args: argparse.Namespace) -> int:
     settings = rec.load_settings()
     print(
         f"Recommended: {rec.entry.display_name} ({rec.entry.repo_id} {rec.entry.filename}, "
-        f"about {_size(rec.entry.approx_size_bytes)})"
+        f"about {format_bytes(rec.entry.approx_size_bytes)})"
     )
     print(f"Why:         {rec.reason}")
     print(
@@ -240,7 +241,7 @@ def cmd_files(args: argparse.Namespace) -> int:
     ggufs = [f for f in snap.files if f.path.endswith(".gguf")]
     print(f"{args.repo} at {snap.commit_sha[:12]}: {len(ggufs)} GGUF file(s)")
     for f in ggufs:
-        print(f"  {f.path:60} {_size(f.size or 0):>9}  sha256 {f.sha256 or '-'}")
+        print(f"  {f.path:60} {format_bytes(f.size or 0):>9}  sha256 {f.sha256 or '-'}")
     return EXIT_OK
 
 
@@ -292,11 +293,11 @@ def format_progress(p: DownloadProgress) -> str:
     parts = [p.filename, p.phase]
     if p.total:
         parts.append(f"{100 * p.done / p.total:5.1f}%")
-        parts.append(f"{_size(p.done)}/{_size(p.total)}")
+        parts.append(f"{format_bytes(p.done)}/{format_bytes(p.total)}")
     else:
-        parts.append(_size(p.done))
+        parts.append(format_bytes(p.done))
     if p.speed:
-        parts.append(f"{_size(int(p.speed))}/s")
+        parts.append(f"{format_bytes(int(p.speed))}/s")
     if p.eta is not None and p.phase == "downloading":
         parts.append(f"{format_duration(p.eta)} left")
     return "  ".join(parts)
@@ -310,14 +311,6 @@ def format_duration(seconds: float) -> str:
     if s >= 60:
         return f"{s // 60}m{s % 60:02d}s"
     return f"{s}s"
-
-
-def _size(n: int) -> str:
-    if n >= 10**9:
-        return f"{n / 1e9:.2f} GB"
-    if n >= 10**6:
-        return f"{n / 1e6:.1f} MB"
-    return f"{n / 1e3:.0f} kB"
 
 
 def exit_code_for(error: BaseException) -> int:
@@ -352,7 +345,7 @@ def guarded(command):
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m app.models.cli COMMAND ...`` (the same as ``qwq-desktop models ...``)."""
+    """``python -m app.cli.models COMMAND ...`` (the same as ``qwq-desktop models ...``)."""
     parser = argparse.ArgumentParser(prog="qwq-desktop")
     add_models_parser(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(["models", *(argv if argv is not None else sys.argv[1:])])

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from app.models.cli import (
+from app.cli.models import (
     EXIT_AUTH,
     EXIT_CHECKSUM,
     EXIT_INTERRUPTED,
@@ -82,7 +82,7 @@ def test_download_exit_codes_for_offline_gated_and_missing(served, monkeypatch, 
 def test_download_killed_then_rerun_resumes(served, tiny_bytes):
     served.throttle(400_000)
     part = partial_path(app_paths().downloads_dir / REPO, list_repo_files(REPO).file(FILE))
-    command = "import sys; from app.models.cli import main; sys.exit(main(sys.argv[1:]))"
+    command = "import sys; from app.cli.models import main; sys.exit(main(sys.argv[1:]))"
     env = child_env(served.endpoint)
     child = start_python(command, env, "download", REPO, FILE)
     try:
@@ -106,7 +106,7 @@ def test_ctrl_c_keeps_the_part_and_says_how_to_resume(served, monkeypatch, capsy
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("app.models.cli.install_download", interrupted)
+    monkeypatch.setattr("app.cli.models.install_download", interrupted)
     assert main(["download", REPO, FILE]) == EXIT_INTERRUPTED
     assert "run the same command to resume" in capsys.readouterr().err
 

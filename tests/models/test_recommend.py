@@ -6,8 +6,8 @@ import json
 
 import pytest
 
+from app.cli.models import main
 from app.models import hypothetical_hardware, load_catalogue, plan_entry, recommend
-from app.models.cli import main
 
 GiB = 2**30
 
