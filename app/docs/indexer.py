@@ -1,0 +1,242 @@
+"""One indexing run over a collection (``Collection.index`` creates it).
+
+Per file: stat and hash it; skip it when the content hash is unchanged (only its timestamp is
+updated); otherwise read, chunk and embed it outside any transaction, then replace its chunks
+and its ``files`` row in one short transaction. Searches on other threads wait at most for
+that transaction. Per-file problems (unreadable, encrypted, no text) are recorded as the
+file's error and the run goes on; the file is retried when it changes on disk.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from app.errors import as_user_error
+
+from . import events as ev
+from .chunker import chunk_sections
+from .collection import EMBED_BATCH, Collection, embed_text, file_sha256, vectors_blob
+from .embedder import Embedder
+from .errors import DocsError, DocumentError, EmbedderError, IndexingCancelled, IndexStoreError
+from .readers import read_document
+
+
+class IndexRun:
+    """The state of one run: counters, the event sink and the control token."""
+
+    def __init__(
+        self,
+        collection: Collection,
+        embedder: Embedder | None,
+        control: ev.IndexControl,
+        on_event: ev.EventCallback | None,
+    ) -> None:
+        self.c = collection
+        self.embedder = embedder
+        self.control = control
+        self.on_event = on_event
+        self.name = collection.name
+        self.indexed = self.unchanged = self.removed = self.chunks = self.pages = 0
+        self.failed: list[tuple[str, DocsError]] = []
+        self.bytes_done = self.bytes_total = 0
+        self.files_done = self.files_total = 0
+
+    def emit(self, event: ev.IndexEvent) -> None:
+        if self.on_event is not None:
+            self.on_event(event)
+
+    def _pause(self, paused: bool) -> None:
+        self.emit(ev.IndexingPaused(self.name) if paused else ev.IndexingResumed(self.name))
+
+    def _progress(self, current: str | None, extra: int = 0) -> None:
+        self.emit(
+            ev.IndexingProgress(
+                self.name,
+                self.files_done,
+                self.files_total,
+                self.bytes_done + extra,
+                self.bytes_total,
+                current,
+            )
+        )
+
+    def summary(self, started: float) -> ev.IndexSummary:
+        return ev.IndexSummary(
+            self.indexed,
+            self.unchanged,
+            tuple(self.failed),
+            self.removed,
+            self.chunks,
+            self.pages,
+            time.perf_counter() - started,
+        )
+
+    def run(self) -> ev.IndexSummary:
+        started = time.perf_counter()
+        cancelled, error = False, None
+        try:
+            self.c.check_embedder(self.embedder)
+            changes = self.c.changes()
+            todo = [Path(p) for p in (*changes.new, *changes.modified)]
+            sizes = {}
+            for path in todo:
+                try:
+                    sizes[path] = path.stat().st_size
+                except OSError:
+                    sizes[path] = 0
+            self.files_total, self.bytes_total = len(todo), sum(sizes.values())
+            known = len(self.c.files()) - len(changes.modified) - len(changes.removed)
+            self.emit(ev.IndexingStarted(self.name, len(todo), max(0, known), self.bytes_total))
+            for path in changes.removed:
+                self.control.checkpoint(self._pause)
+                self._remove(path)
+            for number, path in enumerate(todo, 1):
+                self.control.checkpoint(self._pause)
+                self.emit(ev.FileStarted(self.name, str(path), number, len(todo)))
+                self._one(path, sizes[path])
+                self.files_done += 1
+                self.bytes_done += sizes[path]
+                self._progress(str(path))
+        except IndexingCancelled:
+            cancelled = True
+        except DocsError as exc:
+            error = exc
+        except Exception as exc:  # a bug: still end the run with its final event
+            error = as_user_error(exc, f"indexing {self.name}")
+        summary = self.summary(started)
+        self.emit(ev.IndexingFinished(self.name, summary, cancelled, error))
+        if error is not None:
+            raise error
+        return summary
+
+    def _remove(self, path: str) -> None:
+        with self.c.db.transaction() as tx:
+            row = tx.execute("SELECT id FROM files WHERE path = ?", (path,)).fetchone()
+            if row is not None:
+                self.c._delete_file(tx, row[0])
+                self.c._bump(tx)
+        self.removed += 1
+        self.emit(ev.FileRemoved(self.name, path))
+
+    def _one(self, path: Path, size: int) -> None:
+        begun = time.perf_counter()
+        try:
+            st = path.stat()
+            digest = file_sha256(path)
+            with self.c.db.io() as conn:
+                row = conn.execute(
+                    "SELECT sha256, status, chunks, pages FROM files WHERE path = ?", (str(path),)
+                ).fetchone()
+            if row is not None and row["sha256"] == digest:
+                with self.c.db.transaction() as tx:
+                    tx.execute(
+                        "UPDATE files SET size = ?, mtime_ns = ? WHERE path = ?",
+                        (st.st_size, st.st_mtime_ns, str(path)),
+                    )
+                self.unchanged += 1
+                self.emit(
+                    ev.FileIndexed(
+                        self.name,
+                        str(path),
+                        row["chunks"],
+                        row["pages"],
+                        time.perf_counter() - begun,
+                        content_changed=False,
+                    )
+                )
+                return
+            doc = read_document(path)
+            chunks = chunk_sections(doc.sections, *self.c.db.get_meta("chunking"))
+            vectors = self._embed(chunks, path, size)
+            self._write(path, st, digest, doc.kind, doc.pages, chunks, vectors)
+        except (IndexingCancelled, EmbedderError, IndexStoreError):
+            raise
+        except DocumentError as exc:
+            self._fail(path, exc)
+            return
+        except Exception as exc:
+            error = as_user_error(exc, f"reading {path.name}")
+            self._fail(path, DocumentError(path, error.message, error.hint))
+            return
+        self.indexed += 1
+        self.chunks += len(chunks)
+        self.pages += doc.pages or 0
+        self.emit(
+            ev.FileIndexed(
+                self.name, str(path), len(chunks), doc.pages, time.perf_counter() - begun
+            )
+        )
+
+    def _embed(self, chunks, path: Path, size: int) -> np.ndarray | None:
+        if self.embedder is None:
+            return None
+        parts = []
+        for start in range(0, len(chunks), EMBED_BATCH):
+            self.control.checkpoint(self._pause)
+            batch = [embed_text(c) for c in chunks[start : start + EMBED_BATCH]]
+            parts.append(self.embedder.embed_documents(batch))
+            self._progress(str(path), int(size * min(1.0, (start + EMBED_BATCH) / len(chunks))))
+        return np.concatenate(parts) if parts else np.zeros((0, self.embedder.dim), np.float32)
+
+    def _write(self, path, st, digest, kind, pages, chunks, vectors) -> None:
+        blobs = vectors_blob(vectors) if vectors is not None else [None] * len(chunks)
+        with self.c.db.transaction() as tx:
+            old = tx.execute("SELECT id FROM files WHERE path = ?", (str(path),)).fetchone()
+            if old is not None:
+                self.c._delete_file(tx, old[0])
+            cur = tx.execute(
+                "INSERT INTO files(path, size, mtime_ns, sha256, status, kind, pages, chunks, "
+                "tokens, indexed_at) VALUES (?, ?, ?, ?, 'indexed', ?, ?, ?, ?, ?)",
+                (
+                    str(path),
+                    st.st_size,
+                    st.st_mtime_ns,
+                    digest,
+                    kind,
+                    pages,
+                    len(chunks),
+                    sum(c.tokens for c in chunks),
+                    time.time(),
+                ),
+            )
+            file_id = cur.lastrowid
+            tx.executemany(
+                "INSERT INTO chunks(file_id, ordinal, page, heading, text, tokens, vector) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (file_id, c.ordinal, c.page, c.heading, c.text, c.tokens, b)
+                    for c, b in zip(chunks, blobs, strict=True)
+                ],
+            )
+            self.c._bump(tx)
+
+    def _fail(self, path: Path, error: DocumentError) -> None:
+        """Record the file's error (so it is not retried until it changes) and report it."""
+        try:
+            st = path.stat()
+            digest = file_sha256(path)
+        except OSError:
+            st, digest = None, ""
+        message = error.text()
+        with self.c.db.transaction() as tx:
+            old = tx.execute("SELECT id FROM files WHERE path = ?", (str(path),)).fetchone()
+            if old is not None:
+                self.c._delete_file(tx, old[0])
+                self.c._bump(tx)
+            tx.execute(
+                "INSERT INTO files(path, size, mtime_ns, sha256, status, error, indexed_at) "
+                "VALUES (?, ?, ?, ?, 'error', ?, ?)",
+                (
+                    str(path),
+                    st.st_size if st else 0,
+                    st.st_mtime_ns if st else 0,
+                    digest,
+                    message,
+                    time.time(),
+                ),
+            )
+        self.failed.append((str(path), error))
+        self.emit(ev.FileFailed(self.name, str(path), error))
