@@ -102,7 +102,24 @@ _FULL_TEXT_SEARCH = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_CORE_TABLES, _FULL_TEXT_SEARCH)
+_DOCUMENT_COLLECTIONS = Migration(
+    version=3,
+    description="document collections attached to each conversation (by collection name)",
+    statements=(
+        """
+        CREATE TABLE conversation_collections (
+            conv_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+            collection TEXT NOT NULL,
+            position INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (conv_id, collection)
+        ) WITHOUT ROWID
+        """,
+        # Forgetting a collection everywhere when it is deleted from the library.
+        "CREATE INDEX conversation_collections_by_name ON conversation_collections(collection)",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_CORE_TABLES, _FULL_TEXT_SEARCH, _DOCUMENT_COLLECTIONS)
 LATEST_VERSION: int = MIGRATIONS[-1].version
 
 

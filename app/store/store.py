@@ -13,7 +13,7 @@ import time
 import weakref
 from pathlib import Path
 
-from . import conversations, messages, search, transfer
+from . import attachments, conversations, messages, search, transfer
 from .connection import Database, connect, migrate
 from .records import Conversation, Message, SearchHit
 
@@ -206,6 +206,38 @@ class ConversationStore:
         with self._db.transaction() as tx:
             leaf = messages.set_active(tx, conv_id, msg_id)
             return messages.path_to(tx, conv_id, leaf)
+
+    # -- document collections (app/docs) -------------------------------------------------
+
+    def attached_collections(self, conv_id: int) -> list[str]:
+        """Names of the document collections the conversation answers from, in order."""
+        with self._db.reading() as conn:
+            return attachments.attached(conn, conv_id)
+
+    def set_attached_collections(self, conv_id: int, names: list[str]) -> list[str]:
+        """Attach exactly ``names`` (in this order) to the conversation; return them."""
+        with self._db.transaction() as tx:
+            attachments.set_attached(tx, conv_id, list(names))
+            return attachments.attached(tx, conv_id)
+
+    def attach_collection(self, conv_id: int, name: str) -> list[str]:
+        """Add one collection at the end (no-op if attached already); return all."""
+        with self._db.transaction() as tx:
+            current = attachments.attached(tx, conv_id)
+            attachments.set_attached(tx, conv_id, [*current, name])
+            return attachments.attached(tx, conv_id)
+
+    def detach_collection(self, conv_id: int, name: str) -> list[str]:
+        """Remove one collection from the conversation; return the rest."""
+        with self._db.transaction() as tx:
+            current = attachments.attached(tx, conv_id)
+            attachments.set_attached(tx, conv_id, [n for n in current if n != name])
+            return attachments.attached(tx, conv_id)
+
+    def forget_collection(self, name: str) -> int:
+        """Detach a deleted collection from every conversation; return from how many."""
+        with self._db.transaction() as tx:
+            return attachments.forget(tx, name)
 
     # -- search, export, import ----------------------------------------------------------
 
