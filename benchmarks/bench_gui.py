@@ -57,7 +57,7 @@ def _make_window(home: Path, threads: int = 1):
     from app.paths import app_paths
     from app.settings import AppSettings
     from app.store import ConversationStore
-    from app.ui.main_window import MainWindow
+    from app.ui.window.main_window import MainWindow
 
     os.environ["QWQ_DESKTOP_HOME"] = str(home)
     app = QApplication.instance() or QApplication([sys.argv[0]])
@@ -323,7 +323,7 @@ def bench_startup(conversations: int = 1000, runs: int = 3) -> dict:
 
 def report(r: dict, seconds: float) -> str:
     """The Markdown section for docs/performance.md."""
-    from app.ui.chat_view import PAGE
+    from app.ui.chat.chat_view import PAGE
 
     lat, md, app, st = r["latency_model"], r["latency_markdown"], r["append"], r["startup"]
 

@@ -15,9 +15,8 @@ from app import __version__
 from app.paths import AppPaths, app_paths
 from app.settings import load_settings
 from app.store import ConversationStore, StoreError
-
-from .main_window import APP_TITLE, MainWindow
-from .single_instance import InstanceLock
+from app.ui.common.single_instance import InstanceLock
+from app.ui.window.main_window import APP_TITLE, MainWindow
 
 
 def app_icon() -> QIcon:

@@ -17,8 +17,9 @@ from PySide6.QtCore import qVersion
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
+from app.ui.window.main_window import MainWindow
+
 from .launch import run_gui
-from .main_window import MainWindow
 
 
 def process_age_s() -> float:

@@ -22,6 +22,7 @@ OUT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from app.ui.download_bridge import DownloadBridge  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from app.models import (  # noqa: E402
@@ -31,10 +32,9 @@ from app.models import (  # noqa: E402
     load_catalogue,
 )
 from app.paths import app_paths  # noqa: E402
-from app.ui.download_bridge import DownloadBridge  # noqa: E402
-from app.ui.hub_files import RepoListing, describe_file  # noqa: E402
-from app.ui.hub_search import HubSearchDialog  # noqa: E402
-from app.ui.theme import apply_theme  # noqa: E402
+from app.ui.common.theme import apply_theme  # noqa: E402
+from app.ui.models.hub_files import RepoListing, describe_file  # noqa: E402
+from app.ui.models.hub_search import HubSearchDialog  # noqa: E402
 from quantize.hub import RemoteFile, RepoSummary  # noqa: E402
 from tests.fixtures.fake_hub import closed_endpoint  # noqa: E402
 

@@ -28,7 +28,7 @@ from app.paths import app_paths  # noqa: E402
 from app.selftest.tiny_model import ANSWER_SCRIPT, TinyModelSpec, write_tiny_gguf  # noqa: E402
 from app.settings import AppSettings  # noqa: E402
 from app.store import ConversationStore  # noqa: E402
-from app.ui.main_window import MainWindow  # noqa: E402
+from app.ui.window.main_window import MainWindow  # noqa: E402
 
 SIZE = (1180, 780)
 

@@ -26,7 +26,7 @@ from app.paths import app_paths  # noqa: E402
 from app.selftest.tiny_model import ANSWER_SCRIPT, TinyModelSpec, write_tiny_gguf  # noqa: E402
 from app.settings import AppSettings  # noqa: E402
 from app.store import ConversationStore  # noqa: E402
-from app.ui.main_window import MainWindow  # noqa: E402
+from app.ui.window.main_window import MainWindow  # noqa: E402
 from benchmarks.gui_sample import TITLES, seed_sample  # noqa: E402
 
 

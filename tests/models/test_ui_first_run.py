@@ -14,8 +14,8 @@ from app.engine import ChatEngine
 from app.models import ModelRegistry, TaskState, hypothetical_hardware, load_catalogue
 from app.models.build_runner import quantize_command
 from app.paths import app_paths
-from app.ui.downloads import DownloadQueue, describe_task
-from app.ui.first_run import FirstRunPage
+from app.ui.models.download_queue import DownloadQueue, describe_task
+from app.ui.models.first_run import FirstRunPage
 from tests.fixtures.fake_hub import closed_endpoint
 from tests.fixtures.qt_strict import QT_STRICT, no_leaked_threads  # noqa: F401 - fixture
 from tests.models.helpers import write_tiny_catalogue, write_unknown_arch_gguf
@@ -253,7 +253,7 @@ def fetching(page) -> bool:
 
 
 def test_stop_building_lets_the_tool_stop_cleanly(page, qtbot, fake_hub, tmp_path):
-    from app.ui.build_panel import STOPPED_TEXT
+    from app.ui.models.build_panel import STOPPED_TEXT
 
     serve_slow_repo(fake_hub, tmp_path)
     work = tmp_path / "work"

@@ -10,9 +10,9 @@ from PySide6.QtWidgets import QMessageBox
 
 from app.models import LoadSettings, ModelRegistry, hypothetical_hardware, import_gguf
 from app.paths import app_paths
-from app.ui import models_page
-from app.ui.hardware_probe import CHECKING_TEXT, HardwareProbe
-from app.ui.models_page import ModelsPage
+from app.ui.common.hardware_probe import CHECKING_TEXT, HardwareProbe
+from app.ui.models import installed_page
+from app.ui.models.installed_page import ModelsPage
 from tests.fixtures.qt_strict import QT_STRICT, no_leaked_threads  # noqa: F401 - fixture
 
 pytestmark = [*QT_STRICT, pytest.mark.usefixtures("no_leaked_threads")]
@@ -158,7 +158,7 @@ def test_the_loaded_model_cannot_be_deleted(page, monkeypatch):
 
 def test_reveal_shows_the_file(page, monkeypatch, registry):
     shown = []
-    monkeypatch.setattr(models_page, "reveal_in_file_manager", shown.append)
+    monkeypatch.setattr(installed_page, "reveal_in_file_manager", shown.append)
     page.select("linked")
     page.revealButton.click()
     assert shown == [registry.get("linked").path]

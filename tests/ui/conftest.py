@@ -46,7 +46,7 @@ def ui_paths(isolated_home):
 @pytest.fixture
 def make_window(qtbot, ui_paths):
     """Build MainWindows on the test's home; they are shut down and their stores closed after."""
-    from app.ui.main_window import MainWindow
+    from app.ui.window.main_window import MainWindow
 
     made = []
 

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 from app.paths import app_paths  # noqa: E402
 from app.settings import AppSettings  # noqa: E402
 from app.store import ConversationStore  # noqa: E402
-from app.ui.main_window import MainWindow  # noqa: E402
+from app.ui.window.main_window import MainWindow  # noqa: E402
 
 
 class Driver(QObject):

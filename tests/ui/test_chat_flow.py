@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Qt, Slot
 
-from app.ui.engine_session import Deltas
+from app.ui.chat.engine_session import Deltas
 
 TURN_TIMEOUT_MS = 20_000
 
@@ -77,7 +77,7 @@ def test_thinking_is_never_sent_back(answer_window, qtbot):
     window = answer_window
     window.send_message("What is the capital of France?")
     finish_turn(window, qtbot)
-    from app.ui.chat_controller import prompt_messages
+    from app.ui.chat.chat_controller import prompt_messages
 
     prompt = prompt_messages(window.chat_view.messages(), "Be brief.")
     assert prompt[0] == {"role": "system", "content": "Be brief."}

@@ -101,7 +101,7 @@ def test_bad_values_fall_back_field_by_field(make_window):
 
 
 def test_settings_dialog_saves_app_and_conversation_settings(answer_window, qtbot):
-    from app.ui.settings_dialog import SettingsDialog
+    from app.ui.window.settings_dialog import SettingsDialog
 
     window = answer_window
     window.send_message("What is the capital of France?")

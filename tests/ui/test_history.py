@@ -7,7 +7,7 @@ import json
 import pytest
 from PySide6.QtCore import Qt
 
-from app.ui.chat_view import PAGE
+from app.ui.chat.chat_view import PAGE
 
 
 def seed(store, title: str, pairs: list[tuple[str, str]], thinking: str = "") -> int:

@@ -21,10 +21,16 @@ from PySide6.QtWidgets import (
 
 from app.models import DownloadManager, ModelRegistry, hypothetical_hardware, load_catalogue
 from app.paths import app_paths
-from app.ui.downloads import DownloadQueue, format_bytes
-from app.ui.hardware_probe import CHECKING_TEXT, HardwareProbe
-from app.ui.hub_files import describe_file, file_verdict, match_family, parse_quant, split_part
-from app.ui.hub_search import HubSearchDialog
+from app.ui.common.hardware_probe import CHECKING_TEXT, HardwareProbe
+from app.ui.models.download_queue import DownloadQueue, format_bytes
+from app.ui.models.hub_files import (
+    describe_file,
+    file_verdict,
+    match_family,
+    parse_quant,
+    split_part,
+)
+from app.ui.models.hub_search import HubSearchDialog
 from quantize.hub import RemoteFile
 from tests.fixtures.fake_hub import FakeHub, isolate_from_hub
 from tests.models.helpers import write_tiny_catalogue

@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from app.errors import AppError, InternalError
-from app.ui.jobs import Job, JobLane
+from app.ui.common.jobs import Job, JobLane
 
 WAIT_MS = 5_000
 

@@ -89,7 +89,7 @@ def test_tab_moves_from_the_composer_to_the_send_button(answer_window, qtbot):
 
 def test_settings_dialog_controls_have_names(window, qtbot):
     from app.settings import AppSettings, ConversationSettings
-    from app.ui.settings_dialog import SettingsDialog
+    from app.ui.window.settings_dialog import SettingsDialog
 
     dialog = SettingsDialog(AppSettings(), ConversationSettings(), None, window)
     qtbot.addWidget(dialog)

@@ -9,8 +9,8 @@ from app.engine import InsufficientMemoryError, plan_memory, read_model_facts
 from app.engine.planner import MiB
 from app.errors import Action
 from app.models import hypothetical_hardware
-from app.ui.engine_session import ModelInfo
-from app.ui.load_feedback import (
+from app.ui.chat.engine_session import ModelInfo
+from app.ui.window.load_feedback import (
     context_label,
     describe_device,
     device_details,

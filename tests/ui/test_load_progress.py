@@ -13,8 +13,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app.settings import AppSettings
-from app.ui.engine_session import ProgressThrottle
-from app.ui.status_bar import loading_text, percent
+from app.ui.chat.engine_session import ProgressThrottle
+from app.ui.window.status_bar import loading_text, percent
 from tests.ui.conftest import LOAD_TIMEOUT_MS, load
 
 SETTINGS = AppSettings(threads=1, theme="light", context_size=512)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from app.ui.markdown_render import MarkdownRenderer, settled_length
-from app.ui.theme import DARK, LIGHT
+from app.ui.chat.markdown_render import MarkdownRenderer, settled_length
+from app.ui.common.theme import DARK, LIGHT
 
 REPLY = """Here is the code:
 

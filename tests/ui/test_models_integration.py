@@ -28,8 +28,8 @@ from app.models import (
     import_gguf,
     load_catalogue,
 )
-from app.ui.hardware_probe import CHECKING_TEXT, HardwareProbe
-from app.ui.status_bar import loading_text
+from app.ui.common.hardware_probe import CHECKING_TEXT, HardwareProbe
+from app.ui.window.status_bar import loading_text
 from tests.fixtures.fake_hub import FakeHub, isolate_from_hub, silent_endpoint
 from tests.models.helpers import write_tiny_catalogue
 
@@ -311,7 +311,7 @@ def test_every_control_of_the_models_page_has_a_name(make_model_window, tiny_ans
 def test_a_model_found_in_the_models_folder_is_adopted_at_start_off_the_gui_thread(
     make_model_window, tiny_answer_gguf, qtbot, monkeypatch
 ):
-    from app.ui import model_loading
+    from app.ui.window import model_loading
 
     adopting_threads = []
 

@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt
 from app.errors import Action, AppError
 from app.models import hypothetical_hardware, import_gguf
 from app.store import StoreIOError
-from app.ui.notices import Notice, NoticeBar, NoticeBridge
+from app.ui.common.notices import Notice, NoticeBar, NoticeBridge
 from tests.ui.conftest import load
 
 WAIT_MS = 20_000
@@ -137,7 +137,7 @@ def test_disk_failures_on_the_models_page_are_shown(hw_window, tiny_answer_gguf,
         page.notice_bar.dismiss()
         monkeypatch.setattr(page.registry, method, disk_full)
         monkeypatch.setattr(
-            "app.ui.models_page.QMessageBox.question",
+            "app.ui.models.installed_page.QMessageBox.question",
             lambda *a, **k: page_yes(),
         )
         action()

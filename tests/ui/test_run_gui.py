@@ -11,9 +11,9 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app.paths import app_paths
 from app.settings import load_settings
+from app.ui.common.single_instance import LOCK_NAME
 from app.ui.launch import run_gui
-from app.ui.main_window import MainWindow
-from app.ui.single_instance import LOCK_NAME
+from app.ui.window.main_window import MainWindow
 
 # A process that takes the app's lock and waits to be killed (a crashed app).
 HOLD_LOCK = """

@@ -17,12 +17,12 @@ from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from app.errors import UserFacingError
 from app.settings import AppSettings, ConversationSettings
 from app.store import ConversationStore, Message, StoreError
+from app.ui.common.jobs import Job
+from app.ui.common.notices import NoticeBridge, guarded
 
 from .chat_view import ChatView
 from .engine_session import Deltas, EngineSession
-from .jobs import Job
 from .message_widget import MessageWidget
-from .notices import NoticeBridge, guarded
 
 log = logging.getLogger(__name__)
 

@@ -30,8 +30,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from app.errors import AppError, UserFacingError, as_user_error
 from app.store import ConversationStore, MessageNotFoundError, StoreError, StreamingSaver
-
-from .jobs import Job, JobLane
+from app.ui.common.jobs import Job, JobLane
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import TextLexer, get_lexer_by_name
 from pygments.util import ClassNotFound
 
-from .theme import Colors
+from app.ui.common.theme import Colors
 
 COPY_SCHEME = "copy-code"
 MONO_FAMILY = "'DejaVu Sans Mono', 'Menlo', 'Consolas', monospace"

@@ -25,10 +25,10 @@ from PySide6.QtWidgets import (
 )
 
 from app.store import Message
+from app.ui.common.theme import Colors
 
 from .markdown_render import COPY_SCHEME, MarkdownRenderer, document_css, settled_length
 from .text_views import RichTextView
-from .theme import Colors
 
 THINKING_MAX_HEIGHT = 280
 LIVE_LINE_LIMIT = 400

@@ -36,8 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.store import Conversation, SearchHit
-
-from .theme import Colors
+from app.ui.common.theme import Colors
 
 ConvIdRole = Qt.ItemDataRole.UserRole + 1
 PinnedRole = Qt.ItemDataRole.UserRole + 2

@@ -23,6 +23,9 @@ from PySide6.QtWidgets import QPlainTextEdit, QProgressBar, QPushButton, QVBoxLa
 
 from app.errors import AppError, UserFacingError
 from app.models.build_runner import BuildRunner
+from app.ui.common.jobs import Job, JobLane
+from app.ui.common.notices import NoticeBridge, guarded
+from app.ui.common.widgets import muted_label, row_of
 from quantize.events import (
     Cancelled,
     Cleanup,
@@ -35,10 +38,6 @@ from quantize.events import (
     StepSkipped,
     StepStarted,
 )
-
-from .jobs import Job, JobLane
-from .notices import NoticeBridge, guarded
-from .widgets import muted_label, row_of
 
 BUILD_REPO = "Qwen/QwQ-32B"
 BUILD_TYPE = "Q4_K_M"

@@ -19,9 +19,8 @@ from app.errors import UserFacingError
 from app.models import DownloadManager, DownloadTask, ModelRegistry, TaskState
 from app.models.catalogue import CatalogueEntry
 from app.models.load_settings import LoadSettings
-
-from .jobs import Job, JobLane
-from .notices import NoticeBridge
+from app.ui.common.jobs import Job, JobLane
+from app.ui.common.notices import NoticeBridge
 
 
 def format_bytes(n: int | None) -> str:

@@ -45,13 +45,13 @@ from app.models import (
     load_catalogue,
     recommend,
 )
+from app.ui.common.hardware_probe import CHECKING_TEXT, HardwareProbe, as_probe
+from app.ui.common.jobs import Job, JobLane
+from app.ui.common.notices import NoticeBar, NoticeBridge, guarded
+from app.ui.common.widgets import muted_label, row_of, separator
 
 from .build_panel import BUILD_REPO, BUILD_TYPE, BuildPanel
-from .downloads import DownloadQueue, describe_task, format_bytes
-from .hardware_probe import CHECKING_TEXT, HardwareProbe, as_probe
-from .jobs import Job, JobLane
-from .notices import NoticeBar, NoticeBridge, guarded
-from .widgets import muted_label, row_of, separator
+from .download_queue import DownloadQueue, describe_task, format_bytes
 
 
 class FirstRunPage(QWidget):

@@ -36,15 +36,15 @@ from PySide6.QtWidgets import (
 from app.engine import HardwareInfo
 from app.errors import UserFacingError
 from app.models import Catalogue, DownloadTask, ModelRegistry, TaskState, load_catalogue
+from app.ui.common.hardware_probe import CHECKING_TEXT, HardwareProbe, as_probe
+from app.ui.common.jobs import Job, JobLane
+from app.ui.common.notices import NoticeBar, NoticeBridge, guarded
+from app.ui.common.widgets import muted_label, table_view
 from quantize.hub import RepoSummary, hub_endpoint, is_offline_mode, search_models
 
-from .downloads import DownloadQueue, describe_task
-from .hardware_probe import CHECKING_TEXT, HardwareProbe, as_probe
+from .download_queue import DownloadQueue, describe_task
 from .hub_files import HubFile, RepoListing, list_gguf_files
 from .hub_tables import ACTIVE, HubFilesModel, RepoResultsModel
-from .jobs import Job, JobLane
-from .notices import NoticeBar, NoticeBridge, guarded
-from .widgets import muted_label, table_view
 
 SEARCH_LIMIT = 30
 

@@ -10,7 +10,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 from app.models import DownloadTask, TaskState
 from quantize.hub import RepoSummary
 
-from .downloads import format_bytes
+from .download_queue import format_bytes
 from .hub_files import HubFile, RepoListing
 
 REPO_COLUMNS = ("Repository", "Downloads", "Likes")

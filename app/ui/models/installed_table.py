@@ -12,7 +12,7 @@ from PySide6.QtGui import QDesktopServices
 
 from app.models import InstalledModel
 
-from .downloads import format_bytes
+from .download_queue import format_bytes
 
 COLUMNS = ("Name", "Size", "Quant", "Context", "Location")
 

@@ -16,9 +16,8 @@ from app.about import APP_NAME as APP_TITLE
 from app.atomic import atomic_write_text
 from app.errors import UserFacingError
 from app.store import Conversation, ImportFormatError
-
-from .jobs import Job, JobLane
-from .notices import guarded
+from app.ui.common.jobs import Job, JobLane
+from app.ui.common.notices import guarded
 
 if TYPE_CHECKING:
     from .main_window import MainWindow

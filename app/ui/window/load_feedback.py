@@ -5,8 +5,7 @@ loads it offers as actions ("Load with 8K context"). Plain functions, no widgets
 from __future__ import annotations
 
 from app.errors import Action, UserFacingError
-
-from .engine_session import ModelInfo
+from app.ui.chat.engine_session import ModelInfo
 
 
 def context_label(n_ctx: int) -> str:

@@ -30,28 +30,28 @@ from app.models import Catalogue, LoadSettings, ModelRegistry
 from app.paths import AppPaths
 from app.settings import AppSettings, save_settings
 from app.store import ConversationStore, StoreError
+from app.ui.chat.chat_controller import ChatController
+from app.ui.chat.chat_view import COLUMN_MAX_WIDTH, ChatView
+from app.ui.chat.composer import Composer
+from app.ui.chat.engine_session import EngineSession
+from app.ui.chat.markdown_render import MarkdownRenderer
+from app.ui.chat.message_widget import ViewContext
+from app.ui.common.hardware_probe import HardwareProbe
+from app.ui.common.jobs import Job
+from app.ui.common.notices import RELOAD_MODEL, Notice, NoticeBar, NoticeBridge, guarded
+from app.ui.common.theme import Colors, apply_theme
+from app.ui.conversations.sidebar import Sidebar
 
-from .chat_controller import ChatController
-from .chat_view import COLUMN_MAX_WIDTH, ChatView
-from .composer import Composer
 from .conversation_actions import ConversationActions
-from .engine_session import EngineSession
-from .hardware_probe import HardwareProbe
-from .jobs import Job
-from .markdown_render import MarkdownRenderer
 from .menus import GET_MODEL_SHORTCUT, MODELS_SHORTCUT, build_menus
-from .message_widget import ViewContext
 from .model_loading import ModelLoading
 from .model_pages import ModelPages
-from .notices import RELOAD_MODEL, Notice, NoticeBar, NoticeBridge, guarded
 from .settings_dialog import SettingsDialog
-from .sidebar import Sidebar
 from .status_bar import ChatStatusBar
-from .theme import Colors, apply_theme
 
 if TYPE_CHECKING:
-    from .first_run import FirstRunPage
-    from .models_page import ModelsPage
+    from app.ui.models.first_run import FirstRunPage
+    from app.ui.models.installed_page import ModelsPage
 
 log = logging.getLogger(__name__)
 

@@ -17,9 +17,10 @@ from app.engine import LoadOptions
 from app.errors import Action, UserFacingError
 from app.models import LoadSettings, ModelsError, adopt_found_models
 from app.settings import AppSettings
+from app.ui.chat.engine_session import ModelInfo
+from app.ui.common.jobs import JobLane
+from app.ui.common.notices import CHOOSE_FILE, CHOOSE_MODEL, OPEN_MODELS, guarded
 
-from .engine_session import ModelInfo
-from .jobs import JobLane
 from .load_feedback import (
     describe_device,
     device_details,
@@ -28,7 +29,6 @@ from .load_feedback import (
     refusal_text,
 )
 from .menus import MODELS_SHORTCUT
-from .notices import CHOOSE_FILE, CHOOSE_MODEL, OPEN_MODELS, guarded
 
 if TYPE_CHECKING:
     from .main_window import MainWindow

@@ -19,13 +19,12 @@ from PySide6.QtWidgets import (
 
 from app.engine import HardwareInfo
 from app.models import Catalogue, DownloadManager, LoadSettings, ModelRegistry
-
-from .downloads import DownloadQueue
-from .first_run import FirstRunPage
-from .hardware_probe import HardwareProbe, as_probe
-from .hub_search import HubSearchDialog
-from .models_page import ModelsPage
-from .notices import NoticeBridge, guarded
+from app.ui.common.hardware_probe import HardwareProbe, as_probe
+from app.ui.common.notices import NoticeBridge, guarded
+from app.ui.models.download_queue import DownloadQueue
+from app.ui.models.first_run import FirstRunPage
+from app.ui.models.hub_search import HubSearchDialog
+from app.ui.models.installed_page import ModelsPage
 
 
 class EmbeddedPage(QWidget):
