@@ -1,0 +1,43 @@
+"""The embedding models the app offers (the ``embedders`` section of resources/catalogue.json).
+
+The model manager downloads them like chat models (repo_id, filename, sha256); the docs layer
+only reads which one is the default and which prefixes each needs (``embedder.PROFILES``
+recognises the same families by name, for files added by hand).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class EmbedderEntry:
+    id: str
+    name: str
+    repo_id: str
+    filename: str
+    approx_size_bytes: int
+    sha256: str | None
+    dimensions: int
+    query_prefix: str
+    document_prefix: str
+    default: bool
+
+
+def embedder_entries(path: str | Path | None = None) -> list[EmbedderEntry]:
+    """The catalogue's embedders, default first."""
+    source = Path(path) if path else Path(str(resources.files("resources") / "catalogue.json"))
+    data = json.loads(source.read_text(encoding="utf-8"))
+    fields = EmbedderEntry.__dataclass_fields__
+    entries = [
+        EmbedderEntry(**{k: item.get(k) for k in fields}) for item in data.get("embedders", [])
+    ]
+    return sorted(entries, key=lambda e: not e.default)
+
+
+def default_embedder_entry(path: str | Path | None = None) -> EmbedderEntry | None:
+    entries = embedder_entries(path)
+    return entries[0] if entries else None
