@@ -43,32 +43,36 @@ class Chunk:
     tokens: int
 
 
-def _units(text: str, size: int) -> list[tuple[str, int]]:
-    """Paragraphs, split into sentences and then word runs where longer than ``size``."""
-    out: list[tuple[str, int]] = []
+def _units(text: str, size: int) -> list[tuple[str, int, str]]:
+    """Paragraphs, split into sentences and then word runs where longer than ``size``:
+    (text, tokens, separator before it: a blank line between paragraphs, else a space)."""
+    out: list[tuple[str, int, str]] = []
     for para in _PARAGRAPH.split(text):
         para = para.strip()
         if not para:
             continue
         n = approx_tokens(para)
         if n <= size:
-            out.append((para, n))
+            out.append((para, n, "\n\n"))
             continue
+        sep = "\n\n"
         for sentence in _SENTENCE_END.split(para):
             n = approx_tokens(sentence)
             if n <= size:
-                out.append((sentence, n))
+                out.append((sentence, n, sep))
+                sep = " "
                 continue
-            words, run, count = sentence.split(), [], 0
-            for word in words:
+            run, count = [], 0
+            for word in sentence.split():
                 w = approx_tokens(word)
                 if run and count + w > size:
-                    out.append((" ".join(run), count))
-                    run, count = [], 0
+                    out.append((" ".join(run), count, sep))
+                    run, count, sep = [], 0, " "
                 run.append(word)
                 count += w
             if run:
-                out.append((" ".join(run), count))
+                out.append((" ".join(run), count, sep))
+                sep = " "
     return out
 
 
@@ -87,12 +91,15 @@ def chunk_sections(
             while end < len(units) and (end == start or total + units[end][1] <= size):
                 total += units[end][1]
                 end += 1
-            text = "\n\n".join(u for u, _ in units[start:end])
+            text = "".join(
+                (sep if j > start else "") + u
+                for j, (u, _, sep) in enumerate(units[start:end], start)
+            )
             chunks.append(Chunk(text, section.page, section.heading, len(chunks), total))
             if end >= len(units):
                 break
-            back, carried = end, 0  # step back over whole units worth at most ``overlap``
-            while back - 1 > start and carried + units[back - 1][1] <= overlap:
+            back, carried = end, 0  # step back over whole units until ``overlap`` is reached
+            while back - 1 > start and carried < overlap:
                 back -= 1
                 carried += units[back][1]
             start = back
