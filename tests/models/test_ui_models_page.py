@@ -12,7 +12,7 @@ from app.models import LoadSettings, ModelRegistry, hypothetical_hardware, impor
 from app.paths import app_paths
 from app.ui.common.hardware_probe import CHECKING_TEXT, HardwareProbe
 from app.ui.models import installed_page
-from app.ui.models.installed_page import ModelsPage
+from app.ui.models.installed_page import InstalledModelsPage
 from tests.fixtures.qt_strict import QT_STRICT, no_leaked_threads  # noqa: F401 - fixture
 
 pytestmark = [*QT_STRICT, pytest.mark.usefixtures("no_leaked_threads")]
@@ -31,7 +31,7 @@ def registry(tiny_answer_gguf, tmp_path):
 
 @pytest.fixture
 def page(qtbot, registry):
-    widget = ModelsPage(registry, hardware=hypothetical_hardware(16))
+    widget = InstalledModelsPage(registry, hardware=hypothetical_hardware(16))
     qtbot.addWidget(widget)
     widget.show()
     yield widget
@@ -76,7 +76,7 @@ def test_the_page_shows_at_once_and_plans_when_the_hardware_probe_returns(qtbot,
         return hypothetical_hardware(16)
 
     probe = HardwareProbe(slow_probe)
-    widget = ModelsPage(registry, hardware=probe)
+    widget = InstalledModelsPage(registry, hardware=probe)
     qtbot.addWidget(widget)
     try:
         widget.show()
@@ -92,7 +92,7 @@ def test_the_page_shows_at_once_and_plans_when_the_hardware_probe_returns(qtbot,
 
 
 def test_a_plan_that_does_not_fit_says_so(qtbot, registry):
-    widget = ModelsPage(registry, hardware=hypothetical_hardware(16))
+    widget = InstalledModelsPage(registry, hardware=hypothetical_hardware(16))
     widget.hardware.ram_available = 2**20  # a machine with no memory left
     qtbot.addWidget(widget)
     try:

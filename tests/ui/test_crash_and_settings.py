@@ -118,7 +118,7 @@ def test_settings_dialog_saves_app_and_conversation_settings(answer_window, qtbo
     dialog._conv_fields["thinking_budget"].setValue(512)
     dialog.theme.setCurrentIndex(2)  # dark
     dialog.font_size.setValue(13)
-    window.apply_settings(dialog.app_settings(), dialog.conversation_settings())
+    window.preferences.apply_settings(dialog.app_settings(), dialog.conversation_settings())
 
     conv = window.controller.conversation_settings()
     assert (conv.system_prompt, conv.temperature, conv.thinking_budget) == (
@@ -146,7 +146,7 @@ def test_changing_load_settings_offers_a_reload(answer_window, qtbot):
     window = answer_window
     data = window.settings.to_dict()
     data["context_size"] = 2048
-    window.apply_settings(AppSettings.from_dict(data))
+    window.preferences.apply_settings(AppSettings.from_dict(data))
     assert window.notice_bar.action.text() == "Reload now"
     qtbot.mouseClick(window.notice_bar.action, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: window.engine.model is not None, timeout=20_000)

@@ -21,8 +21,9 @@ from PySide6.QtWidgets import (
 
 from app.models import DownloadManager, ModelRegistry, hypothetical_hardware, load_catalogue
 from app.paths import app_paths
+from app.sizes import format_bytes
 from app.ui.common.hardware_probe import CHECKING_TEXT, HardwareProbe
-from app.ui.models.download_queue import DownloadQueue, format_bytes
+from app.ui.models.download_queue import DownloadQueue
 from app.ui.models.hub_files import (
     describe_file,
     file_verdict,

@@ -58,7 +58,13 @@ def force_failures(obj, bar, show_surface, monkeypatch) -> list[str]:
 def test_every_guarded_slot_of_the_window_reports_on_its_notice_bar(hw_window, monkeypatch):
     window = hw_window
     show_chat = window.focus_composer
-    for part in (window, window.controller, window.conversations, window.models):
+    for part in (
+        window,
+        window.controller,
+        window.conversations,
+        window.models,
+        window.preferences,
+    ):
         force_failures(part, window.notice_bar, show_chat, monkeypatch)
     assert "show_models" in guarded_slots(window) and "rename" in guarded_slots(
         window.conversations
@@ -77,11 +83,13 @@ def test_every_guarded_slot_of_the_model_pages_reports_on_a_visible_bar(
     )
     window.show_first_run()
     page = window.first_run
-    force_failures(page, page.notice_bar, window.show_first_run, monkeypatch)
+    for part in (page, page.download_controls):
+        force_failures(part, page.notice_bar, window.show_first_run, monkeypatch)
     window.show_hub_search()
     dialog = pages.hub_search
     qtbot.waitExposed(dialog)
-    force_failures(dialog, dialog.notice_bar, dialog.show, monkeypatch)
+    for part in (dialog, dialog.download_controls):
+        force_failures(part, dialog.notice_bar, dialog.show, monkeypatch)
     dialog.close()
 
 

@@ -21,7 +21,8 @@ from PySide6.QtWidgets import (
 
 from app.store import Message
 
-from .message_widget import MessageWidget, ViewContext
+from .message_sections import ViewContext
+from .message_widget import MessageWidget
 
 PAGE = 40
 COLUMN_MAX_WIDTH = 860

@@ -1,18 +1,17 @@
-"""One chat message as a widget: thinking section, Markdown answer, status line and actions.
+"""One chat message as a widget: the user's bubble (with in-place editing), or the assistant's
+thinking section and Markdown answer (``message_sections``), a status line, the stats, the
+actions (copy, regenerate, edit, delete) and the switch between versions of a branch.
 
-Streaming touches only this widget. Thinking is appended as plain text; the answer is split into
-finished Markdown blocks, each rendered once into its own view, plus a short live tail that is
-re-rendered per flush. When the reply ends everything is merged into one view (so selection
-spans the whole answer).
+Streaming touches only this widget: ``begin_stream``, ``append_stream`` (a batch per frame),
+``end_stream``.
 """
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
-from PySide6.QtCore import QTimer, QUrl, Signal, Slot
-from PySide6.QtGui import QDesktopServices, QFontMetrics, QGuiApplication, QKeySequence
+from PySide6.QtCore import QTimer, Signal, Slot
+from PySide6.QtGui import QFontMetrics, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -25,27 +24,11 @@ from PySide6.QtWidgets import (
 )
 
 from app.store import Message
-from app.ui.common.theme import Colors
 
-from .markdown_render import COPY_SCHEME, MarkdownRenderer, document_css, settled_length
+from .message_sections import AnswerSection, ThinkingSection, ViewContext
 from .text_views import RichTextView
 
-THINKING_MAX_HEIGHT = 280
-LIVE_LINE_LIMIT = 400
 BUBBLE_MAX_FRACTION = 0.8
-
-
-@dataclass(frozen=True)
-class ViewContext:
-    """What every message widget needs to draw itself."""
-
-    colors: Colors
-    renderer: MarkdownRenderer
-    assistant_name: str = "Assistant"
-
-    @property
-    def css(self) -> str:
-        return document_css(self.colors)
 
 
 def format_stats(stats: dict | None) -> str:
@@ -87,203 +70,6 @@ def _action_button(text: str, accessible: str, parent: QWidget) -> QToolButton:
     button.setToolTip(accessible)
     button.setAccessibleName(accessible)
     return button
-
-
-class ThinkingSection(QWidget):
-    """A collapsible "Thinking…" box with its elapsed time."""
-
-    def __init__(self, ctx: ViewContext, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 4)
-        layout.setSpacing(4)
-        self.toggle = QToolButton(self)
-        self.toggle.setObjectName("ThinkingToggle")
-        self.toggle.setCheckable(True)
-        self.toggle.setAccessibleName("Show or hide the model's thinking")
-        self.toggle.toggled.connect(self._on_toggled)
-        layout.addWidget(self.toggle)
-        self.frame = QFrame(self)
-        self.frame.setObjectName("ThinkingFrame")
-        inner = QVBoxLayout(self.frame)
-        inner.setContentsMargins(12, 8, 10, 8)
-        self.view = RichTextView(self.frame, max_height=THINKING_MAX_HEIGHT)
-        self.view.setAccessibleName("Thinking")
-        self.view.document().setDefaultStyleSheet(f"body {{ color: {ctx.colors.muted}; }}")
-        inner.addWidget(self.view)
-        layout.addWidget(self.frame)
-        self._label = "Thinking"
-        self._text = ""
-        self._line = 0
-        self._started: float | None = None
-        self._shown_seconds = -1
-        self.toggle.setChecked(False)
-        self._on_toggled(False)
-
-    @property
-    def text(self) -> str:
-        """The thinking as received (display-only line breaks excluded)."""
-        return self._text
-
-    def set_text(self, text: str) -> None:
-        self._text = text.strip("\n")
-        self._line = 0
-        self.view.setPlainText(self._text)
-
-    def start(self) -> None:
-        """Streaming begins: expanded, with a running clock."""
-        self._started = time.monotonic()
-        self.toggle.setChecked(True)
-        self.tick()
-
-    def append(self, text: str) -> None:
-        """Append streamed thinking. A paragraph is shown in pieces of at most
-        ``LIVE_LINE_LIMIT`` characters while streaming, so each append lays out one short
-        block instead of a paragraph that keeps growing (restored by ``finish``)."""
-        if not self._text:
-            text = text.lstrip()
-            if not text:
-                return
-        self._text += text
-        shown = []
-        for part in text.splitlines(keepends=True):
-            if part.endswith("\n"):
-                self._line = 0
-            elif self._line + len(part) > LIVE_LINE_LIMIT and " " in part:
-                cut = part.rindex(" ") + 1
-                shown.append(part[:cut] + "\n")
-                part = part[cut:]
-                self._line = 0
-            else:
-                self._line += len(part)
-            shown.append(part)
-        self.view.append_plain("".join(shown))
-
-    def tick(self) -> None:
-        """Refresh the elapsed time (called on every flush while thinking)."""
-        if self._started is None:
-            return
-        seconds = int(time.monotonic() - self._started)
-        if seconds != self._shown_seconds:
-            self._shown_seconds = seconds
-            self._label = f"Thinking… {seconds} s"
-            self._update_toggle()
-
-    def finish(self, seconds: float | None, collapse: bool = True) -> None:
-        """Thinking ended (the answer started, or the turn ended)."""
-        if self._started is not None:
-            self.view.setPlainText(self._text)  # the exact text, without display breaks
-        if self._started is not None and seconds is None:
-            seconds = time.monotonic() - self._started
-        self._started = None
-        self._label = f"Thought for {seconds:.1f} s" if seconds else "Thoughts"
-        if collapse:
-            self.toggle.setChecked(False)
-        self._update_toggle()
-
-    @property
-    def running(self) -> bool:
-        return self._started is not None
-
-    @Slot(bool)
-    def _on_toggled(self, expanded: bool) -> None:
-        self.frame.setVisible(expanded)
-        self._update_toggle()
-
-    def _update_toggle(self) -> None:
-        arrow = "▾" if self.toggle.isChecked() else "▸"
-        self.toggle.setText(f"{arrow}  {self._label}")
-
-
-class AnswerSection(QWidget):
-    """The Markdown answer, rendered incrementally while it streams."""
-
-    copied = Signal()
-
-    def __init__(self, ctx: ViewContext, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._ctx = ctx
-        self._layout = QVBoxLayout(self)
-        self._layout.setContentsMargins(0, 0, 0, 0)
-        self._layout.setSpacing(0)
-        self._source = ""
-        self._settled = 0
-        self._settled_code_blocks = 0
-        self._chunks: list[RichTextView] = []
-        self._tail: RichTextView | None = None
-        self._tail_source = ""
-        self._main = self._new_view()
-        self._layout.addWidget(self._main)
-
-    @property
-    def source(self) -> str:
-        return self._source
-
-    def views(self) -> list[RichTextView]:
-        return [self._main, *self._chunks] + ([self._tail] if self._tail else [])
-
-    def _new_view(self) -> RichTextView:
-        view = RichTextView(self)
-        view.setAccessibleName("Answer")
-        view.document().setDefaultStyleSheet(self._ctx.css)
-        view.anchorClicked.connect(self._on_anchor)
-        return view
-
-    def set_markdown(self, text: str) -> None:
-        """Show ``text`` fully rendered in a single view (drops streaming chunks)."""
-        self._source = text
-        self._settled = len(text)
-        for view in self._chunks + ([self._tail] if self._tail else []):
-            self._layout.removeWidget(view)
-            view.deleteLater()
-        self._chunks.clear()
-        self._tail = None
-        self._tail_source = ""
-        self._main.setHtml(self._ctx.renderer.render(text).html if text else "")
-        self._main.setVisible(bool(text))
-
-    def begin_stream(self) -> None:
-        self.set_markdown("")
-        self._settled = 0
-        self._settled_code_blocks = 0
-
-    def append(self, text: str) -> None:
-        """Add streamed text: renders newly finished blocks once, then the live tail."""
-        self._source += text
-        renderer = self._ctx.renderer
-        end = self._settled + settled_length(self._source[self._settled :])
-        if end > self._settled:
-            rendered = renderer.render(self._source[self._settled : end], self._settled_code_blocks)
-            self._settled_code_blocks += rendered.code_blocks
-            self._settled = end
-            chunk = self._new_view()
-            chunk.setHtml(rendered.html)
-            self._chunks.append(chunk)
-            self._layout.insertWidget(len(self._chunks), chunk)
-        tail = self._source[self._settled :]
-        if tail != self._tail_source:
-            self._tail_source = tail
-            if self._tail is None:
-                self._tail = self._new_view()
-                self._layout.addWidget(self._tail)
-            html = renderer.render(tail, self._settled_code_blocks).html if tail.strip() else ""
-            self._tail.setHtml(html)
-            self._tail.setVisible(bool(html))
-
-    def finish_stream(self) -> None:
-        """Merge the streamed chunks into one fully rendered view."""
-        self.set_markdown(self._source)
-
-    @Slot(QUrl)
-    def _on_anchor(self, url: QUrl) -> None:
-        if url.scheme() == COPY_SCHEME:
-            blocks = self._ctx.renderer.code_blocks(self._source)
-            index = int(url.path() or 0)
-            if 0 <= index < len(blocks):
-                QGuiApplication.clipboard().setText(blocks[index].rstrip("\n"))
-                self.copied.emit()
-        elif url.scheme() in ("http", "https", "mailto"):
-            QDesktopServices.openUrl(url)
 
 
 class MessageWidget(QFrame):

@@ -22,6 +22,13 @@ def muted_label(text: str) -> QLabel:
     return label
 
 
+def set_label_text(label: QLabel, text: str, *, error: bool = False) -> None:
+    """Set a muted label's text; ``error`` shows it in the theme's error colour."""
+    label.setObjectName("ErrorLabel" if error else "MutedLabel")
+    label.style().polish(label)
+    label.setText(text)
+
+
 def separator() -> QFrame:
     """A thin horizontal line between sections."""
     line = QFrame()

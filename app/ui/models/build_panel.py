@@ -23,6 +23,7 @@ from PySide6.QtWidgets import QPlainTextEdit, QProgressBar, QPushButton, QVBoxLa
 
 from app.errors import AppError, UserFacingError
 from app.models.build_runner import BuildRunner
+from app.sizes import format_bytes
 from app.ui.common.jobs import Job, JobLane
 from app.ui.common.notices import NoticeBridge, guarded
 from app.ui.common.widgets import muted_label, row_of
@@ -56,7 +57,7 @@ def event_text(event: Event) -> str | None:
     if isinstance(event, Cleanup) and event.removed:
         return (
             f"Removed {len(event.removed)} partial file(s) an earlier, killed run left in "
-            f"{event.folder} ({event.bytes_freed / 1e9:.2f} GB freed)"
+            f"{event.folder} ({format_bytes(event.bytes_freed)} freed)"
         )
     if isinstance(event, Estimated):
         return event.text

@@ -19,14 +19,13 @@ from app.errors import UserFacingError
 from app.models import DownloadManager, DownloadTask, ModelRegistry, TaskState
 from app.models.catalogue import CatalogueEntry
 from app.models.load_settings import LoadSettings
+from app.sizes import format_bytes
 from app.ui.common.jobs import Job, JobLane
 from app.ui.common.notices import NoticeBridge
 
-
-def format_bytes(n: int | None) -> str:
-    if not n:
-        return "0 MB"
-    return f"{n / 1e9:.2f} GB" if n >= 10**9 else f"{n / 1e6:.1f} MB"
+# A download that has not ended for good: it can be paused, resumed (a failed one retried) or
+# cancelled.
+ACTIVE = (TaskState.QUEUED, TaskState.RUNNING, TaskState.PAUSED, TaskState.FAILED)
 
 
 def format_eta(seconds: float | None) -> str:
@@ -54,7 +53,7 @@ def describe_task(task: DownloadTask) -> str:
         elif task.phase == "retrying":
             parts.insert(0, "Connection lost, retrying")
         if task.speed:
-            parts.append(f"{task.speed / 1e6:.1f} MB/s")
+            parts.append(f"{format_bytes(task.speed)}/s")
         if task.eta is not None and task.phase == "downloading":
             parts.append(format_eta(task.eta))
     elif task.state == TaskState.PAUSED:

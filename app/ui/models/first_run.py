@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QFileDialog,
     QLabel,
-    QProgressBar,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -45,13 +44,15 @@ from app.models import (
     load_catalogue,
     recommend,
 )
+from app.sizes import format_bytes
 from app.ui.common.hardware_probe import CHECKING_TEXT, HardwareProbe, as_probe
 from app.ui.common.jobs import Job, JobLane
 from app.ui.common.notices import NoticeBar, NoticeBridge, guarded
 from app.ui.common.widgets import muted_label, row_of, separator
 
 from .build_panel import BUILD_REPO, BUILD_TYPE, BuildPanel
-from .download_queue import DownloadQueue, describe_task, format_bytes
+from .download_controls import DownloadControls
+from .download_queue import DownloadQueue
 
 
 class FirstRunPage(QWidget):
@@ -127,18 +128,14 @@ class FirstRunPage(QWidget):
         self.downloadButton.setObjectName("PrimaryButton")
         self.downloadButton.setEnabled(False)
         self.downloadButton.clicked.connect(self.start_download)
-        self.pauseButton = QPushButton("Pause")
-        self.pauseButton.clicked.connect(self._toggle_pause)
-        self.cancelButton = QPushButton("Cancel download")
-        self.cancelButton.clicked.connect(self._cancel_download)
-        layout.addLayout(row_of(self.downloadButton, self.pauseButton, self.cancelButton))
-        self.progressBar = QProgressBar()
-        self.progressBar.setRange(0, 1000)
-        self.progressBar.setTextVisible(False)
-        self.statusLabel = QLabel()
-        self.statusLabel.setObjectName("MutedLabel")
-        layout.addWidget(self.progressBar)
-        layout.addWidget(self.statusLabel)
+        controls = DownloadControls(
+            self.bridge, self.notices, self.downloadButton, keep_finished=True, spacing=12
+        )
+        controls.resumed.connect(self._clear_error)
+        self.download_controls = controls
+        self.pauseButton, self.cancelButton = controls.pauseButton, controls.cancelButton
+        self.progressBar, self.statusLabel = controls.progressBar, controls.statusLabel
+        layout.addWidget(controls)
         self.searchHubButton = QPushButton("Search the Hub for other GGUF models…")
         self.searchHubButton.setToolTip(
             "Find GGUF models on the Hugging Face Hub by name and see which fit this computer"
@@ -240,37 +237,10 @@ class FirstRunPage(QWidget):
         if self.task is not None and task.id == self.task.id:
             self._show_error(error)
 
-    @Slot()
-    @guarded("pausing the download")
-    def _toggle_pause(self) -> None:
-        if self.task is None:
-            return
-        if self.task.state in (TaskState.RUNNING, TaskState.QUEUED):
-            self.bridge.pause(self.task.id)
-        else:
-            self._clear_error()
-            self.bridge.resume(self.task.id)
-
-    @Slot()
-    @guarded("cancelling the download")
-    def _cancel_download(self) -> None:
-        if self.task is not None:
-            self.bridge.cancel(self.task.id)
-
     def _show_download(self, task: DownloadTask | None) -> None:
-        active = task is not None and task.state not in (TaskState.DONE, TaskState.CANCELLED)
+        self.download_controls.show_task(task)
+        active = self.download_controls.active()
         self.downloadButton.setEnabled(self._entry() is not None and not active)
-        self.pauseButton.setVisible(active)
-        self.cancelButton.setVisible(active)
-        self.progressBar.setVisible(task is not None)
-        self.statusLabel.setVisible(task is not None)
-        if task is None:
-            return
-        running = task.state in (TaskState.RUNNING, TaskState.QUEUED)
-        self.pauseButton.setText("Pause" if running else "Resume")
-        fraction = task.fraction if task.state != TaskState.DONE else 1.0
-        self.progressBar.setValue(int((fraction or 0) * 1000))
-        self.statusLabel.setText(describe_task(task))
 
     # -- import ------------------------------------------------------------------------------
     @Slot()
@@ -360,6 +330,7 @@ class FirstRunPage(QWidget):
     def _show_error(self, error: UserFacingError) -> None:
         self.notices.report(error)
 
+    @Slot()
     def _clear_error(self) -> None:
         self.notice_bar.dismiss()
 

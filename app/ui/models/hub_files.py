@@ -21,6 +21,7 @@ from app.engine.planner import GPU_RESERVE, ram_budget
 from app.models import Catalogue, CatalogueEntry, LoadSettings, ModelFamily, Option, plan_entry
 from app.models.install import download_target
 from app.models.registry import ModelRegistry
+from app.sizes import format_bytes
 from quantize.hub import RemoteFile, list_repo_files
 
 _QUANT = re.compile(
@@ -167,14 +168,15 @@ def _weights_verdict(size: int, hardware: HardwareInfo) -> Verdict:
         return Verdict(
             True,
             "Weights fit",
-            f"Not a model the catalogue knows: its {_size(size)} of weights fit in the "
-            f"{_size(free)} of memory free; the context is planned from its header once "
+            f"Not a model the catalogue knows: its {format_bytes(size)} of weights fit in the "
+            f"{format_bytes(free)} of memory free; the context is planned from its header once "
             "it is downloaded.",
         )
     return Verdict(
         False,
         "Does not fit",
-        f"Its {_size(size)} of weights alone exceed the {_size(free)} of memory free here.",
+        f"Its {format_bytes(size)} of weights alone exceed the {format_bytes(free)} of memory "
+        "free here.",
     )
 
 
@@ -231,7 +233,3 @@ def list_gguf_files(
         if remote.path.lower().endswith(".gguf")
     )
     return RepoListing(repo_id, snap.commit_sha, files)
-
-
-def _size(n: int) -> str:
-    return f"{n / 1e9:.1f} GB" if n >= 10**9 else f"{n / 1e6:.1f} MB"

@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QProgressBar,
     QPushButton,
     QSplitter,
     QVBoxLayout,
@@ -39,12 +38,13 @@ from app.models import Catalogue, DownloadTask, ModelRegistry, TaskState, load_c
 from app.ui.common.hardware_probe import CHECKING_TEXT, HardwareProbe, as_probe
 from app.ui.common.jobs import Job, JobLane
 from app.ui.common.notices import NoticeBar, NoticeBridge, guarded
-from app.ui.common.widgets import muted_label, table_view
+from app.ui.common.widgets import muted_label, set_label_text, table_view
 from quantize.hub import RepoSummary, hub_endpoint, is_offline_mode, search_models
 
-from .download_queue import DownloadQueue, describe_task
+from .download_controls import DownloadControls
+from .download_queue import ACTIVE, DownloadQueue, describe_task
 from .hub_files import HubFile, RepoListing, list_gguf_files
-from .hub_tables import ACTIVE, HubFilesModel, RepoResultsModel
+from .hub_tables import HubFilesModel, RepoResultsModel
 
 SEARCH_LIMIT = 30
 
@@ -149,32 +149,26 @@ class HubSearchDialog(QDialog):
         self.verdictLabel.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.verdictLabel)
 
-        buttons = QHBoxLayout()
         self.downloadButton = _button("Download", "Download the chosen file, verified by sha256")
         self.downloadButton.setObjectName("PrimaryButton")
         self.downloadButton.clicked.connect(self.download_selected)
-        self.pauseButton = _button("Pause", "Pause or resume the chosen file's download")
-        self.pauseButton.clicked.connect(self._toggle_pause)
-        self.cancelButton = _button("Cancel download", "Stop and delete the partial file")
-        self.cancelButton.clicked.connect(self._cancel_download)
         self.loadButton = _button("Load", "Load the installed model")
         self.loadButton.setObjectName("PrimaryButton")
         self.loadButton.clicked.connect(self._load)
         self.closeButton = _button("Close", "Close (downloads continue)")
         self.closeButton.clicked.connect(self.close)
-        for button in (self.downloadButton, self.pauseButton, self.cancelButton, self.loadButton):
-            buttons.addWidget(button)
-        buttons.addStretch(1)
-        buttons.addWidget(self.closeButton)
-        layout.addLayout(buttons)
-        self.progressBar = QProgressBar()
-        self.progressBar.setRange(0, 1000)
-        self.progressBar.setTextVisible(False)
-        self.progressBar.setAccessibleName("Download progress")
-        self.downloadLabel = muted_label("")
-        self.downloadLabel.setAccessibleName("Download status")
-        layout.addWidget(self.progressBar)
-        layout.addWidget(self.downloadLabel)
+        controls = DownloadControls(
+            self.bridge,
+            self.notices,
+            self.downloadButton,
+            extra=[self.loadButton],
+            end=[self.closeButton],
+            spacing=layout.spacing(),
+        )
+        self.download_controls = controls
+        self.pauseButton, self.cancelButton = controls.pauseButton, controls.cancelButton
+        self.progressBar, self.downloadLabel = controls.progressBar, controls.statusLabel
+        layout.addWidget(controls)
         self.notice_bar = NoticeBar(self)
         self.notices.posted.connect(self.notice_bar.show_notice)
         layout.addWidget(self.notice_bar)
@@ -373,24 +367,6 @@ class HubSearchDialog(QDialog):
         self.files_model.status_changed(task.filename)
 
     @Slot()
-    @guarded("pausing the download")
-    def _toggle_pause(self) -> None:
-        task = self._selected_task()
-        if task is None:
-            return
-        if task.state in (TaskState.RUNNING, TaskState.QUEUED):
-            self.bridge.pause(task.id)
-        else:
-            self.bridge.resume(task.id)
-
-    @Slot()
-    @guarded("cancelling the download")
-    def _cancel_download(self) -> None:
-        task = self._selected_task()
-        if task is not None:
-            self.bridge.cancel(task.id)
-
-    @Slot()
     @guarded("loading the model")
     def _load(self) -> None:
         name = self._installed_name(self.selected_file())
@@ -428,32 +404,20 @@ class HubSearchDialog(QDialog):
         )
         fits = f is not None and f.verdict.fits is not False
         self.downloadButton.setText("Download" if fits or f is None else "Download anyway")
-        self.pauseButton.setVisible(active)
-        self.cancelButton.setVisible(active)
         self.loadButton.setVisible(bool(installed))
         self.loadButton.setEnabled(bool(installed))
-        self.progressBar.setVisible(active)
-        if active:
-            running = task.state in (TaskState.RUNNING, TaskState.QUEUED)
-            self.pauseButton.setText("Pause" if running else "Resume")
-            self.progressBar.setValue(int((task.fraction or 0) * 1000))
+        failed = task is not None and task.state == TaskState.FAILED
         if installed:
-            self._set_download_text(f"Installed as {installed}.")
-        elif task is not None and task.state == TaskState.FAILED:
-            error = task.error.text() if task.error else "The download failed."
-            self._set_download_text(error, error=True)
-        elif active:
-            self._set_download_text(describe_task(task))
+            text = f"Installed as {installed}."
+        elif failed:
+            text = task.error.text() if task.error else "The download failed."
         else:
-            self._set_download_text("")
+            text = describe_task(task) if active else ""
+        self.download_controls.show_task(task, text, error=failed and not installed)
 
     # -- messages and shutdown ---------------------------------------------------------------
     def _set_status(self, text: str, *, error: bool = False) -> None:
-        _set_label(self.statusLabel, text, error)
-
-    def _set_download_text(self, text: str, *, error: bool = False) -> None:
-        _set_label(self.downloadLabel, text, error)
-        self.downloadLabel.setVisible(bool(text))
+        set_label_text(self.statusLabel, text, error=error)
 
     def shutdown(self) -> None:
         """Join the search threads (a request in flight ends within the Hub timeout).
@@ -475,12 +439,6 @@ class HubSearchDialog(QDialog):
         super().showEvent(event)
         self.queryEdit.setFocus()
         self.queryEdit.selectAll()
-
-
-def _set_label(label: QLabel, text: str, error: bool) -> None:
-    label.setObjectName("ErrorLabel" if error else "MutedLabel")
-    label.style().polish(label)
-    label.setText(text)
 
 
 def _button(text: str, tooltip: str) -> QPushButton:

@@ -8,14 +8,14 @@ from collections.abc import Callable
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 
 from app.models import DownloadTask, TaskState
+from app.sizes import format_bytes
 from quantize.hub import RepoSummary
 
-from .download_queue import format_bytes
+from .download_queue import ACTIVE
 from .hub_files import HubFile, RepoListing
 
 REPO_COLUMNS = ("Repository", "Downloads", "Likes")
 FILE_COLUMNS = ("File", "Quant", "Size", "On this computer", "Status")
-ACTIVE = (TaskState.QUEUED, TaskState.RUNNING, TaskState.PAUSED, TaskState.FAILED)
 RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 
 

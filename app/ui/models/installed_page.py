@@ -34,11 +34,11 @@ from app.engine import EngineError, HardwareInfo, plan_memory, read_model_facts
 from app.errors import UserFacingError
 from app.models import InstalledModel, LoadSettings, ModelRegistry, verify_model
 from app.models.install import disk_usage_summary
+from app.sizes import format_bytes
 from app.ui.common.hardware_probe import CHECKING_TEXT, HardwareProbe, as_probe
 from app.ui.common.jobs import Job, JobLane
 from app.ui.common.notices import NoticeBar, NoticeBridge, guarded
 
-from .download_queue import format_bytes
 from .installed_table import COLUMNS, InstalledModelsModel, reveal_in_file_manager
 
 KV_TYPES = ("f16", "q8_0", "q4_0")
@@ -51,7 +51,7 @@ SOURCE_WORDS = {
 }
 
 
-class ModelsPage(QWidget):
+class InstalledModelsPage(QWidget):
     """Installed models with per-model load settings."""
 
     loadRequested = Signal(str, object)  # model name, LoadSettings

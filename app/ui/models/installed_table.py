@@ -11,8 +11,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, QUrl
 from PySide6.QtGui import QDesktopServices
 
 from app.models import InstalledModel
-
-from .download_queue import format_bytes
+from app.sizes import format_bytes
 
 COLUMNS = ("Name", "Size", "Quant", "Context", "Location")
 

@@ -1,6 +1,11 @@
-"""The main window: sidebar, chat, composer, status bar, the model pages, and the actions behind
-its menus. Conversations (``ConversationActions``) and the model (``ModelLoading``) have their
-own modules; every message and error reaches the user through ``self.notices``."""
+"""The main window: a shell that puts the feature packages side by side and wires them up.
+
+The sidebar (``app.ui.conversations``) and the chat page (``app.ui.chat``: header, notice bar,
+conversation, composer) sit in a splitter; the model pages (``app.ui.models``, made and shown by
+``ModelPagesController``) share the page stack with the chat page; the status bar is below.
+What the window does lives in its own modules: conversations (``ConversationActions``), the
+model (``ModelLoading``), settings and appearance (``Preferences``), the menus (``menus``).
+Every message and error reaches the user through ``self.notices``."""
 
 from __future__ import annotations
 
@@ -8,19 +13,13 @@ import logging
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Signal, Slot
-from PySide6.QtGui import QCloseEvent, QGuiApplication
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QApplication,
-    QFrame,
-    QHBoxLayout,
-    QLabel,
     QMainWindow,
     QMessageBox,
     QSplitter,
     QStackedWidget,
-    QToolButton,
-    QVBoxLayout,
-    QWidget,
 )
 
 from app.about import APP_NAME, about_text
@@ -28,56 +27,35 @@ from app.engine import HardwareInfo, LoadOptions
 from app.errors import Action
 from app.models import Catalogue, LoadSettings, ModelRegistry
 from app.paths import AppPaths
-from app.settings import AppSettings, save_settings
+from app.settings import AppSettings
 from app.store import ConversationStore, StoreError
 from app.ui.chat.chat_controller import ChatController
-from app.ui.chat.chat_view import COLUMN_MAX_WIDTH, ChatView
-from app.ui.chat.composer import Composer
+from app.ui.chat.chat_page import ChatPage
 from app.ui.chat.engine_session import EngineSession
 from app.ui.chat.markdown_render import MarkdownRenderer
-from app.ui.chat.message_widget import ViewContext
+from app.ui.chat.message_sections import ViewContext
 from app.ui.common.hardware_probe import HardwareProbe
 from app.ui.common.jobs import Job
-from app.ui.common.notices import RELOAD_MODEL, Notice, NoticeBar, NoticeBridge, guarded
+from app.ui.common.notices import Notice, NoticeBridge, guarded
 from app.ui.common.theme import Colors, apply_theme
 from app.ui.conversations.sidebar import Sidebar
 
 from .conversation_actions import ConversationActions
 from .menus import GET_MODEL_SHORTCUT, MODELS_SHORTCUT, build_menus
 from .model_loading import ModelLoading
-from .model_pages import ModelPages
-from .settings_dialog import SettingsDialog
-from .status_bar import ChatStatusBar
+from .model_pages import ModelPagesController
+from .preferences import Preferences
+from .status_bar import ChatStatusBar, context_warning
 
 if TYPE_CHECKING:
     from app.ui.models.first_run import FirstRunPage
-    from app.ui.models.installed_page import ModelsPage
+    from app.ui.models.installed_page import InstalledModelsPage
 
 log = logging.getLogger(__name__)
 
 APP_TITLE = APP_NAME
 # The kinds of actions the window performs from a notice's buttons.
 WINDOW_ACTIONS = ("load", "open-models", "choose-file", "reload-model")
-
-
-class ChatHeader(QFrame):
-    """Title of the open conversation and its settings button."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("ChatHeader")
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(20, 8, 12, 8)
-        self.title = QLabel("New chat", self)
-        self.title.setObjectName("ChatTitle")
-        self.title.setAccessibleName("Conversation title")
-        layout.addWidget(self.title, 1)
-        self.settings_button = QToolButton(self)
-        self.settings_button.setObjectName("ActionButton")
-        self.settings_button.setText("Chat settings")
-        self.settings_button.setAccessibleName("Settings of this conversation")
-        self.settings_button.setToolTip("System prompt and sampling for this chat (Ctrl+,)")
-        layout.addWidget(self.settings_button)
 
 
 class MainWindow(QMainWindow):
@@ -127,6 +105,7 @@ class MainWindow(QMainWindow):
         )
         self.conversations = ConversationActions(self)
         self.models = ModelLoading(self)
+        self.preferences = Preferences(self)
         self._connect()
         build_menus(self)
         self.refresh_conversations()
@@ -134,8 +113,6 @@ class MainWindow(QMainWindow):
         self.models.update_composer()
         for warning in settings_warnings or []:
             self.notices.show(warning, "warning")
-        hints = QGuiApplication.styleHints()
-        hints.colorSchemeChanged.connect(self._on_color_scheme_changed)
 
     # -- construction -------------------------------------------------------------------------
 
@@ -145,32 +122,12 @@ class MainWindow(QMainWindow):
 
     def _build_ui(self) -> None:
         self.sidebar = Sidebar(self.colors, self)
-        chat_page = QWidget(self)
-        chat_page.setObjectName("ChatSurface")
-        column = QVBoxLayout(chat_page)
-        column.setContentsMargins(0, 0, 0, 0)
-        column.setSpacing(0)
-        self.header = ChatHeader(chat_page)
-        column.addWidget(self.header)
-        self.notice_bar = NoticeBar(chat_page)
-        notice_row = QHBoxLayout()
-        notice_row.setContentsMargins(24, 10, 24, 0)
-        notice_row.addWidget(self.notice_bar)
-        column.addLayout(notice_row)
-        self.chat_view = ChatView(self.view_context(), chat_page)
-        column.addWidget(self.chat_view, 1)
-        composer_row = QHBoxLayout()
-        composer_row.setContentsMargins(24, 6, 24, 14)
-        composer_row.addStretch(1)
-        self.composer = Composer(chat_page)
-        self.composer.setMaximumWidth(COLUMN_MAX_WIDTH)
-        composer_row.addWidget(self.composer, 100)
-        composer_row.addStretch(1)
-        column.addLayout(composer_row)
-
+        self.chat_page = ChatPage(self.view_context(), self)
+        page = self.chat_page
+        self.header, self.notice_bar = page.header, page.notice_bar
+        self.chat_view, self.composer = page.chat_view, page.composer
         self.pages = QStackedWidget(self)
-        self.pages.addWidget(chat_page)
-        self.chat_page = chat_page
+        self.pages.addWidget(self.chat_page)
         splitter = QSplitter(self)
         splitter.addWidget(self.sidebar)
         splitter.addWidget(self.pages)
@@ -182,7 +139,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(splitter)
         self.status = ChatStatusBar(self, models_hint=f"Models… ({MODELS_SHORTCUT})")
         self.setStatusBar(self.status)
-        self.model_pages = ModelPages(
+        self.model_pages = ModelPagesController(
             self.registry,
             self.pages,
             self.notices,
@@ -215,7 +172,7 @@ class MainWindow(QMainWindow):
         s.undoDeleteRequested.connect(conversations.undo_delete)
         s.searchRequested.connect(conversations.search)
         s.hitActivated.connect(self.controller.show_message)
-        self.header.settings_button.clicked.connect(self.open_settings)
+        self.header.settings_button.clicked.connect(self.preferences.open_settings)
         self.status.modelClicked.connect(self.show_models)
         self.model_pages.loadRequested.connect(self._on_install_load_requested)
         self.model_pages.backRequested.connect(self.show_chat)
@@ -278,19 +235,7 @@ class MainWindow(QMainWindow):
             return
         if (conv_id, level) != self._context_warned:
             self._context_warned = (conv_id, level)
-            if level == "warn":
-                text = (
-                    f"This conversation uses {used:,} of the model's {n_ctx:,}-token context. "
-                    "When it is full, the oldest messages will be left out of what the model "
-                    "sees; start a new chat to keep everything in view."
-                )
-            else:
-                text = (
-                    f"This conversation ({used:,} tokens) no longer fits the model's "
-                    f"{n_ctx:,}-token context with room for a reply: the oldest messages are "
-                    "left out of what the model sees. Start a new chat to keep everything in view."
-                )
-            self.notices.show(text, "warning")
+            self.notices.show(context_warning(used, n_ctx, level), "warning")
 
     # -- model (ModelLoading) and model pages ---------------------------------------------------
 
@@ -320,7 +265,7 @@ class MainWindow(QMainWindow):
         return self.model_pages.first_run
 
     @property
-    def models_page(self) -> ModelsPage | None:
+    def models_page(self) -> InstalledModelsPage | None:
         """The Models page, once shown (None before)."""
         return self.model_pages.models
 
@@ -353,84 +298,6 @@ class MainWindow(QMainWindow):
         its edited settings): load it and show the chat while it loads."""
         self.load_installed(name, settings)
         self.show_chat()
-
-    # -- settings and appearance --------------------------------------------------------------
-
-    @Slot()
-    @guarded("changing the settings")
-    def open_settings(self) -> None:
-        conv_settings = (
-            self.controller.conversation_settings() if self.controller.conv_id is not None else None
-        )
-        preset = self.engine.model.default_sampling if self.engine.model is not None else None
-        dialog = SettingsDialog(self.settings, conv_settings, preset, self)
-        if dialog.exec() != SettingsDialog.DialogCode.Accepted:
-            return
-        self.apply_settings(dialog.app_settings(), dialog.conversation_settings())
-
-    def apply_settings(self, app_settings: AppSettings, conv_settings=None) -> None:
-        """Save and apply new settings (theme and font now; load options at the next load)."""
-        if conv_settings is not None and self.controller.conv_id is not None:
-            try:
-                self.store.update_settings(self.controller.conv_id, conv_settings.to_dict())
-            except StoreError as exc:
-                self.notices.report(exc)
-        old = self.settings
-        reload_needed = any(
-            getattr(old, f) != getattr(app_settings, f)
-            for f in ("threads", "gpu_layers", "context_size", "kv_cache_type")
-        )
-        appearance = (old.theme, old.font_size) != (app_settings.theme, app_settings.font_size)
-        self.settings = app_settings
-        self.controller.app_settings = app_settings
-        self.save_settings()
-        if appearance:
-            self._apply_appearance()
-        if reload_needed and self.engine.model is not None:
-            self.notices.show(
-                "The new model settings apply when the model is loaded again.",
-                "info",
-                [RELOAD_MODEL],
-            )
-
-    def set_theme(self, theme: str) -> None:
-        data = self.settings.to_dict()
-        data["theme"] = theme
-        self.apply_settings(AppSettings.from_dict(data))
-
-    @Slot()
-    def larger_text(self) -> None:
-        self._change_font(+1)
-
-    @Slot()
-    def smaller_text(self) -> None:
-        self._change_font(-1)
-
-    def _change_font(self, step: int) -> None:
-        data = self.settings.to_dict()
-        data["font_size"] = max(6, min(48, self.settings.font_size + step))
-        self.apply_settings(AppSettings.from_dict(data))
-
-    def _apply_appearance(self) -> None:
-        self.colors = apply_theme(
-            QApplication.instance(), self.settings.theme, self.settings.font_size
-        )
-        self.sidebar.set_colors(self.colors)
-        self.chat_view.set_context(self.view_context())
-        for theme, action in self.theme_actions.items():
-            action.setChecked(theme == self.settings.theme)
-
-    @Slot()
-    @guarded("following the system's colours")
-    def _on_color_scheme_changed(self) -> None:
-        if self.settings.theme == "system":
-            self._apply_appearance()
-
-    def save_settings(self) -> None:
-        try:
-            save_settings(self.paths.settings_file, self.settings)
-        except OSError as exc:
-            self.notices.report(exc, kind="warning", text=f"Could not save the settings ({exc}).")
 
     # -- notices ------------------------------------------------------------------------------
 

@@ -61,7 +61,7 @@ def build_menus(window: MainWindow) -> None:
     window.include_thinking_action.setCheckable(True)
     file.addAction(window.include_thinking_action)
     file.addSeparator()
-    add_action(window, file, "&Settings…", window.open_settings, "Ctrl+,")
+    add_action(window, file, "&Settings…", window.preferences.open_settings, "Ctrl+,")
     file.addSeparator()
     add_action(window, file, "&Quit", window.close, QKeySequence.StandardKey.Quit)
 
@@ -90,13 +90,13 @@ def build_menus(window: MainWindow) -> None:
     for theme, label in (("system", "Follow the system"), ("light", "Light"), ("dark", "Dark")):
         action = QAction(label, window, checkable=True)
         action.setChecked(window.settings.theme == theme)
-        action.triggered.connect(partial(window.set_theme, theme))
+        action.triggered.connect(partial(window.preferences.set_theme, theme))
         themes.addAction(action)
         view.addAction(action)
         window.theme_actions[theme] = action
     view.addSeparator()
-    add_action(window, view, "&Larger text", window.larger_text, ["Ctrl++", "Ctrl+="])
-    add_action(window, view, "&Smaller text", window.smaller_text, "Ctrl+-")
+    add_action(window, view, "&Larger text", window.preferences.larger_text, ["Ctrl++", "Ctrl+="])
+    add_action(window, view, "&Smaller text", window.preferences.smaller_text, "Ctrl+-")
 
     help_menu = bar.addMenu("&Help")
     add_action(window, help_menu, "&About QwQ Desktop", window.show_about)

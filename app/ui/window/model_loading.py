@@ -182,7 +182,7 @@ class ModelLoading(QObject):
         if warning:
             self.notices.show(warning, "warning", [OPEN_MODELS])
         w.settings.last_model = info.path
-        w.save_settings()
+        w.preferences.save_settings()
         w.controller.measure_context()
 
     @Slot()

@@ -24,7 +24,7 @@ from app.ui.common.notices import NoticeBridge, guarded
 from app.ui.models.download_queue import DownloadQueue
 from app.ui.models.first_run import FirstRunPage
 from app.ui.models.hub_search import HubSearchDialog
-from app.ui.models.installed_page import ModelsPage
+from app.ui.models.installed_page import InstalledModelsPage
 
 
 class EmbeddedPage(QWidget):
@@ -63,7 +63,7 @@ class EmbeddedPage(QWidget):
         return button
 
 
-class ModelPages(QObject):
+class ModelPagesController(QObject):
     """Makes, shows and shuts down the model pages of ``stack``.
 
     ``loadRequested(name, settings)``: load the installed model ``name`` with ``settings`` (a
@@ -98,7 +98,7 @@ class ModelPages(QObject):
         self.downloads: DownloadQueue | None = None
         self.first_run: FirstRunPage | None = None
         self.first_run_page: EmbeddedPage | None = None
-        self.models: ModelsPage | None = None
+        self.models: InstalledModelsPage | None = None
         self.models_page: EmbeddedPage | None = None
         self.hub_search: HubSearchDialog | None = None
 
@@ -129,7 +129,7 @@ class ModelPages(QObject):
     def show_models(self, loaded: str | None) -> None:
         """Show the installed models (``loaded`` marked and selected), focus on the list."""
         if self.models is None:
-            self.models = ModelsPage(self.registry, hardware=self.probe, parent=self.stack)
+            self.models = InstalledModelsPage(self.registry, hardware=self.probe, parent=self.stack)
             self.models.loadRequested.connect(self._on_models_load)
             self.models_page = self._embed(self.models, "Models")
             shortcut = f" ({self.get_model_shortcut})" if self.get_model_shortcut else ""

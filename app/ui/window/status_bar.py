@@ -27,6 +27,21 @@ def context_level(used: int, n_ctx: int, reserve: int = 0) -> str:
     return "ok"
 
 
+def context_warning(used: int, n_ctx: int, level: str) -> str:
+    """What the window says once when the context meter reaches ``level`` ("warn" or "full")."""
+    if level == "warn":
+        return (
+            f"This conversation uses {used:,} of the model's {n_ctx:,}-token context. "
+            "When it is full, the oldest messages will be left out of what the model "
+            "sees; start a new chat to keep everything in view."
+        )
+    return (
+        f"This conversation ({used:,} tokens) no longer fits the model's "
+        f"{n_ctx:,}-token context with room for a reply: the oldest messages are "
+        "left out of what the model sees. Start a new chat to keep everything in view."
+    )
+
+
 def elapsed_text(seconds: int) -> str:
     """ "12 s", "1 min 15 s"."""
     if seconds >= 60:
