@@ -22,6 +22,7 @@ from app.engine import (
 )
 from app.engine.chat_format import formatter_for, prompt_as_seen
 from app.engine.sampling import preset_for
+from app.engine.speculative import DRAFT_MODES
 
 from .support import report_error
 
@@ -53,6 +54,12 @@ def add_chat_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--gpu-layers", type=int, default=None)
     p.add_argument("--kv-cache", choices=["f16", "q8_0"], default="f16")
+    p.add_argument(
+        "--draft",
+        choices=DRAFT_MODES,
+        default="lookup",
+        help="speculative decoding: drafts looked up in the conversation (exact; default) or none",
+    )
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--temperature", type=float, default=None)
     p.add_argument("--top-p", type=float, default=None)
@@ -134,6 +141,7 @@ def _run_chat(args: argparse.Namespace) -> int:
         seed=args.seed,
     )
     engine = ChatEngine.load(args.model, options)
+    engine.draft_mode = args.draft
     try:
         params = sampling_from_args(args, preset_for(engine.facts))
         if args.prompt is not None:

@@ -40,6 +40,7 @@ from .model_facts import ModelFacts, read_model_facts
 from .planner import MemoryPlan, plan_memory
 from .reasoning import CLOSE, ReasoningParser
 from .sampling import SamplingParams, enforce_reasoning_rules, preset_for
+from .speculative import Speculator
 from .stop_strings import StopStringFilter
 from .threads import ThreadPlan, choose_threads
 
@@ -91,6 +92,8 @@ class ChatEngine:
         self._vocab = model_vocab(llama)
         self._piece_cache: dict[int, bytes] = {}
         self._eog_cache: dict[int, bool] = {}
+        # Speculative decoding with prompt-lookup drafts ("lookup") or none; exact either way.
+        self.draft_mode = "lookup"
         self.formatter = formatter_for(facts)
         self._bos_text = facts.bos_text
 
@@ -280,7 +283,7 @@ class ChatEngine:
         budget = _thinking_budget(params, max_tokens, self.facts.is_reasoning)
         # Room kept for the answer when thinking would otherwise fill the context window.
         answer_room = max(16, min(1024, max_tokens // 4, self.n_ctx // 8))
-        ctx = llama._ctx  # what the sampler samples from (private: see llama_calls.py)
+        spec = Speculator(llama, sampler, list(prompt), self.draft_mode, self.n_ctx, N_BATCH)
         t_decode = time.perf_counter()
         stop_reason = "length"
         n_out = 0
@@ -294,7 +297,7 @@ class ChatEngine:
             if llama.n_tokens >= self.n_ctx:
                 stop_reason = "context_full"
                 break
-            token = sampler.sample(ctx, -1)
+            token, position = spec.next_token()
             if stats.time_to_first_token_s is None:
                 stats.time_to_first_token_s = time.perf_counter() - t_start
                 t_decode = time.perf_counter()
@@ -328,7 +331,9 @@ class ChatEngine:
             if llama.n_tokens + len(to_eval) > self.n_ctx:
                 stop_reason = "context_full"
                 break
-            llama.eval(to_eval)
+            spec.commit(token, position, to_eval[1:], llama.eval)
+        spec.settle()
+        stats.drafted_tokens, stats.accepted_tokens = spec.drafted, spec.accepted
         for delta in parser.feed(detok.flush()) + parser.flush():
             yield from stops.filter(delta)
         yield from stops.flush()

@@ -1,0 +1,129 @@
+"""Exact speculative decoding with prompt-lookup drafts (no second model).
+
+Replies often repeat what the conversation already holds (code being edited, a quoted passage,
+names). After each token the last few tokens are looked up earlier in the conversation; the
+tokens that followed there are a *draft*. The draft is evaluated in one batch together with the
+current token, with logits at every position, and the reply's own sampler then samples position
+by position: while the sampled token equals the draft token, the draft token is accepted (its
+cache entry is already computed); the first mismatch is kept as the next token and the rest of
+the draft is dropped from the cache. Every emitted token is sampled from the model's own
+distribution at its position, in order, with one draw each: the output is the one plain
+decoding gives (up to the last bits of batched arithmetic), only faster when drafts hit.
+
+`Speculator` sits between the engine's decode loop and llama.cpp: the loop asks it for the
+next token and hands each token back to be put into the cache.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+DRAFT_MODES = ("lookup", "none")
+MAX_NGRAM = 4  # longest suffix looked up
+MIN_NGRAM = 2  # shorter matches draft noise
+MAX_DRAFT = 10  # tokens drafted at a time
+
+
+def lookup_draft(history: Sequence[int], max_draft: int = MAX_DRAFT) -> list[int]:
+    """Tokens that followed the latest earlier occurrence of the longest suffix of ``history``
+    (MAX_NGRAM down to MIN_NGRAM tokens); empty when the suffix occurs nowhere else."""
+    if max_draft <= 0 or len(history) <= MIN_NGRAM:
+        return []
+    tokens = np.asarray(history, dtype=np.int64)
+    n = len(tokens)
+    # Candidate ends: earlier positions holding the last token (newest first).
+    ends = np.flatnonzero(tokens[:-1] == tokens[-1])[::-1]
+    for size in range(min(MAX_NGRAM, n - 1), MIN_NGRAM - 1, -1):
+        suffix = tokens[n - size :]
+        for end in ends:
+            start = end - size + 1
+            if start >= 0 and np.array_equal(tokens[start : end + 1], suffix):
+                return tokens[end + 1 : end + 1 + max_draft].tolist()
+    return []
+
+
+class Speculator:
+    """Next tokens for the decode loop of one turn, drafted and verified where it pays."""
+
+    def __init__(
+        self, llama, sampler, history: list[int], mode: str, n_ctx: int, n_batch: int
+    ) -> None:
+        if mode not in DRAFT_MODES:
+            raise ValueError(f"unknown draft mode {mode!r}: choose one of {DRAFT_MODES}")
+        self.llama, self.sampler, self.mode = llama, sampler, mode
+        self.history = history  # prompt + reply so far (token ids)
+        self.limit = min(n_ctx, n_batch)
+        self.n_ctx = n_ctx
+        self._ready: deque[tuple[int, int | None]] = deque()  # (token, cache position or None)
+        self._last: int | None = None  # cache position of the last token committed
+        self.drafted = 0
+        self.accepted = 0
+
+    def next_token(self) -> tuple[int, int | None]:
+        """The next token of the reply, and its cache position when a verified draft already
+        put it there (None: not in the cache yet)."""
+        if self._ready:
+            return self._ready.popleft()
+        return self.sampler.sample(self.llama._ctx, -1), None
+
+    def commit(
+        self, token: int, position: int | None, extra: list[int], evaluate: Callable
+    ) -> None:
+        """Put ``token`` (and ``extra`` tokens the engine injects after it) into the cache.
+        ``evaluate`` is the engine's plain evaluation (llama.eval)."""
+        self.history.append(token)
+        if position is not None:
+            self._last = position
+            if extra:  # what was verified after this token no longer follows it
+                self._ready.clear()
+                self.llama.n_tokens = position + 1
+                self.history.extend(extra)
+                evaluate(extra)
+                self._last = self.llama.n_tokens - 1
+            return
+        self._ready.clear()
+        draft = [] if extra or self.mode == "none" else self._draft()
+        if not draft:
+            self.history.extend(extra)
+            evaluate([token, *extra])
+            self._last = self.llama.n_tokens - 1
+            return
+        self._last = self.llama.n_tokens
+        self._verify(token, draft)
+
+    def _draft(self) -> list[int]:
+        room = min(self.n_ctx - self.llama.n_tokens, self.limit) - 2
+        return lookup_draft(self.history, min(MAX_DRAFT, room))
+
+    def _verify(self, token: int, draft: list[int]) -> None:
+        llama = self.llama
+        base = llama.n_tokens
+        batch = [token, *draft]
+        llama._ctx.kv_cache_seq_rm(-1, base, -1)
+        llama._batch.set_batch(batch=batch, n_past=base, logits_all=True)
+        llama._ctx.decode(llama._batch)
+        llama.input_ids[base : base + len(batch)] = batch
+        self.drafted += len(draft)
+        accepted = 0
+        for i, guess in enumerate(draft):
+            sampled = self.sampler.sample(llama._ctx, i)
+            if sampled != guess:
+                self._ready.append((sampled, None))
+                break
+            self._ready.append((guess, base + 1 + i))
+            accepted += 1
+        else:
+            self._ready.append((self.sampler.sample(llama._ctx, len(draft)), None))
+        self.accepted += accepted
+        # The cache keeps the token and the accepted draft; Llama.eval drops the rest later.
+        llama.n_tokens = base + 1 + accepted
+
+    def settle(self) -> None:
+        """At the end of the turn: the cache ends after the last token committed (verified
+        draft tokens the reply did not reach are dropped by the next evaluation)."""
+        self._ready.clear()
+        if self._last is not None:
+            self.llama.n_tokens = self._last + 1
