@@ -34,6 +34,7 @@ from .search import Hit, query_terms
 SAFETY = 1.15  # approx_tokens runs up to ~12% under real tokenizers (chunker docstring)
 DEFAULT_ANSWER_TOKENS = 4096  # kept free for the reply (QwQ thinks at length first)
 CANDIDATES_PER_COLLECTION = 20
+MIN_SOURCE_TOKENS = 24  # below this a passage says too little to ground an answer
 SYSTEM_GROUNDED = (
     "Answer from the numbered sources below, taken from the user's own documents. Cite the "
     "sources you use as [1], [2] right after the sentence they support. If the sources do not "
@@ -190,13 +191,27 @@ def _retrieve(library: DocsLibrary, names: list[str], question: str, budget: int
     used = 0
     for name, hit in hits:
         cost = estimate_tokens(hit.text) + 12
+        text = hit.text
         if used + cost > budget:
-            continue  # a smaller later chunk may still fit
+            if sources or budget - 12 < MIN_SOURCE_TOKENS:
+                continue  # a smaller later chunk may still fit
+            text = truncate_to_tokens(hit.text, budget - 12)  # the best hit, cut to fit
+            cost = budget
         used += cost
         sources.append(
-            Source(len(sources) + 1, name, hit.file, hit.page, hit.heading, hit.score, hit.text)
+            Source(len(sources) + 1, name, hit.file, hit.page, hit.heading, hit.score, text)
         )
     return sources
+
+
+def truncate_to_tokens(text: str, tokens: int) -> str:
+    """The longest prefix of ``text`` (whole words) within ``tokens`` estimated tokens."""
+    words, kept = text.split(" "), []
+    for word in words:
+        if estimate_tokens(" ".join([*kept, word])) > tokens:
+            break
+        kept.append(word)
+    return " ".join(kept) + (" …" if len(kept) < len(words) else "")
 
 
 def prepare_context(

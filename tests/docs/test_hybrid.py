@@ -64,3 +64,14 @@ def test_another_embedder_is_refused(indexed_hybrid, library, tmp_path, minilm_g
         collection.search("pump", embedder=other)
     with pytest.raises(EmbedderMismatchError):
         collection.index(other)
+
+
+def test_grounding_with_vectors_finds_paraphrases_and_refuses_unrelated(indexed_hybrid, library):
+    from app.docs.answer import prepare_context
+
+    question = "When should the circulation motor for the cooling liquid be swapped?"
+    ctx = prepare_context(library, ["Manuals"], question, budget_tokens=50, allow_whole=False)
+    assert ctx.mode == "retrieved" and ctx.sources[0].page == 3
+    assert ctx.sources[0].text.endswith("…")  # the best passage, cut to the small budget
+    for unrelated in ("Who won the football world cup in 1954?", "recipe for pancakes"):
+        assert not prepare_context(library, ["Manuals"], unrelated, 2000, False).found
