@@ -281,3 +281,20 @@ def message_sources(message) -> list[Source]:
     """The sources stored with a message (``with_sources``), for the citation panel."""
     stats = getattr(message, "stats", None) or {}
     return [Source.from_dict(item) for item in stats.get("sources", [])]
+
+
+def history_tokens(messages: list[dict]) -> int:
+    """Estimated tokens of chat messages ({role, content}), for ``context_budget``."""
+    return sum(estimate_tokens(str(m.get("content", ""))) + 4 for m in messages)
+
+
+def grounded_messages(history: list[dict], context: GroundedContext) -> list[dict]:
+    """The messages for the model: ``history`` with the context's instruction added to its
+    system message (or as one), then the question with its numbered sources."""
+    messages = [dict(m) for m in history]
+    if context.system_prompt:
+        if messages and messages[0].get("role") == "system":
+            messages[0]["content"] = f"{messages[0]['content']}\n\n{context.system_prompt}"
+        else:
+            messages.insert(0, {"role": "system", "content": context.system_prompt})
+    return [*messages, {"role": "user", "content": context.user_message or context.question}]

@@ -74,3 +74,20 @@ def test_sources_are_stored_with_the_message(library, corpus, tmp_path):
 def test_budget_leaves_room_for_history_and_answer():
     assert context_budget(32768, 1000) == 32768 - 1000 - 4096 - 64
     assert context_budget(4096, 3000) == 0 or context_budget(4096, 3000) < 100
+
+
+def test_grounded_messages_merge_the_instruction_into_the_system_message(library, corpus):
+    from app.docs.answer import grounded_messages, history_tokens
+
+    make(library, corpus)
+    history = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "hi"}]
+    ctx = prepare_context(library, ["Manuals"], "fuse rating", 4096 - history_tokens(history))
+    messages = grounded_messages(history, ctx)
+    assert (
+        messages[0]["content"].startswith("Be brief.\n\n")
+        and SYSTEM_GROUNDED in messages[0]["content"]
+    )
+    assert messages[-1] == {"role": "user", "content": ctx.user_message}
+    assert history[0]["content"] == "Be brief."  # the caller's history is not changed
+    bare = grounded_messages([], ctx)
+    assert bare[0]["role"] == "system" and len(bare) == 2
