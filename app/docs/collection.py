@@ -169,23 +169,24 @@ class Collection:
                 "INSERT OR IGNORE INTO roots(path, added_at) VALUES (?, ?)",
                 [(p, time.time()) for p in added],
             )
+            excluded = [e for e in self.db.get_meta("excluded", []) if e not in added]
+            self.db.set_meta(tx, "excluded", excluded)
         return added
 
     def remove(self, path: str | os.PathLike[str]) -> int:
         """Forget a root (file or folder) and every indexed file under it; return how many
         files left the index."""
         target = str(Path(path).expanduser().resolve())
+        prefix = target.rstrip(os.sep) + os.sep
+        under = "path = ? OR substr(path, 1, ?) = ?"  # not LIKE: paths may hold % and _
+        params = (target, len(prefix), prefix)
         with self.db.transaction() as tx:
-            tx.execute(
-                "DELETE FROM roots WHERE path = ? OR path LIKE ?", (target, target + os.sep + "%")
-            )
-            ids = [
-                r[0]
-                for r in tx.execute(
-                    "SELECT id FROM files WHERE path = ? OR path LIKE ?",
-                    (target, target + os.sep + "%"),
-                )
-            ]
+            was_root = tx.execute(f"DELETE FROM roots WHERE {under}", params).rowcount
+            inside = any(target.startswith(r.rstrip(os.sep) + os.sep) for r in self.roots)
+            if inside and not was_root:  # a file or folder inside a root: keep it out
+                excluded = set(self.db.get_meta("excluded", [])) | {target}
+                self.db.set_meta(tx, "excluded", sorted(excluded))
+            ids = [r[0] for r in tx.execute(f"SELECT id FROM files WHERE {under}", params)]
             for file_id in ids:
                 self._delete_file(tx, file_id)
             if ids:
@@ -193,6 +194,19 @@ class Collection:
         return len(ids)
 
     def _walk(self) -> Iterator[Path]:
+        """Supported files under the roots, each once (roots may nest), hidden ones skipped."""
+        seen: set[Path] = set()
+        excluded = tuple(self.db.get_meta("excluded", []))
+        prefixes = tuple(e.rstrip(os.sep) + os.sep for e in excluded)
+        for path in self._walk_roots():
+            text = str(path)
+            if text in excluded or text.startswith(prefixes):
+                continue
+            if path not in seen:
+                seen.add(path)
+                yield path
+
+    def _walk_roots(self) -> Iterator[Path]:
         for root in self.roots:
             path = Path(root)
             if path.is_file():

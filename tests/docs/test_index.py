@@ -80,6 +80,13 @@ def test_deleted_files_leave_the_index(library, corpus):
     assert all(Path(h.file).name != "specs.html" for h in collection.search("drone altitude"))
     assert collection.remove(corpus / "care.md") == 1
     assert {Path(f.path).name for f in collection.files()} == {"manual.pdf", "policy.docx"}
+    assert not collection.changes()  # a file taken out of a watched folder stays out
+    collection.add([corpus / "care.md"])  # until it is added again
+    assert [Path(p).name for p in collection.changes().new] == ["care.md"]
+    (corpus / "100% sure_.txt").write_text("odd characters in the name")
+    (corpus / "100% sure.txt").write_text("a neighbour that a LIKE pattern would also match")
+    indexed(collection)
+    assert collection.remove(corpus / "100% sure_.txt") == 1
 
 
 def test_bad_files_are_reported_and_the_rest_goes_on(library, corpus):
