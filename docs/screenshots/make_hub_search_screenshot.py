@@ -22,7 +22,6 @@ OUT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from app.ui.download_bridge import DownloadBridge  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from app.models import (  # noqa: E402
@@ -33,6 +32,7 @@ from app.models import (  # noqa: E402
 )
 from app.paths import app_paths  # noqa: E402
 from app.ui.common.theme import apply_theme  # noqa: E402
+from app.ui.models.download_queue import DownloadQueue  # noqa: E402
 from app.ui.models.hub_files import RepoListing, describe_file  # noqa: E402
 from app.ui.models.hub_search import HubSearchDialog  # noqa: E402
 from quantize.hub import RemoteFile, RepoSummary  # noqa: E402
@@ -63,7 +63,7 @@ def main() -> int:
         catalogue = load_catalogue()
         hardware = hypothetical_hardware(32)
         registry = ModelRegistry(app_paths().ensure())
-        bridge = DownloadBridge(registry, DownloadManager(registry, catalogue=catalogue))
+        bridge = DownloadQueue(registry, DownloadManager(registry, catalogue=catalogue))
         dialog = HubSearchDialog(registry, bridge, catalogue=catalogue, hardware=hardware)
         os.environ["HF_ENDPOINT"] = closed_endpoint()  # ... but nothing can reach it
         dialog.show()

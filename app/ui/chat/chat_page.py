@@ -4,6 +4,7 @@ below it, centred in a column no wider than ``COLUMN_MAX_WIDTH``."""
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 
 from app.ui.common.notices import NoticeBar
@@ -39,6 +40,8 @@ class ChatPage(QWidget):
     def __init__(self, context: ViewContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("ChatSurface")
+        # a QWidget subclass paints its style sheet background only when asked to
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         column = QVBoxLayout(self)
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(0)
