@@ -75,3 +75,10 @@ def test_grounding_with_vectors_finds_paraphrases_and_refuses_unrelated(indexed_
     assert ctx.sources[0].text.endswith("…")  # the best passage, cut to the small budget
     for unrelated in ("Who won the football world cup in 1954?", "recipe for pancakes"):
         assert not prepare_context(library, ["Manuals"], unrelated, 2000, False).found
+
+
+@pytest.mark.gemma
+def test_a_chat_model_is_refused_as_embedder(gemma_gguf, library):
+    with pytest.raises(EmbedderError, match="not an embedding model"):
+        library.create("Wrong", gemma_gguf)
+    assert not library.exists("Wrong")
