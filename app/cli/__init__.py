@@ -37,10 +37,12 @@ def build_parser() -> argparse.ArgumentParser:
     from .chat import add_chat_parser
     from .info import add_info_parser
     from .models import add_models_parser
+    from .serve import add_serve_parser
 
     add_chat_parser(sub)
     add_info_parser(sub)
     add_models_parser(sub)
+    add_serve_parser(sub)
     quantize = sub.add_parser(
         "quantize",
         help="run the quantisation tool (same as qwq-quantize; works inside the packaged app)",

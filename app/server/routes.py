@@ -1,0 +1,311 @@
+"""The OpenAI-compatible routes: /v1/models, /v1/chat/completions, /v1/completions,
+/v1/embeddings (and /health). Each turn waits for the one generation slot, runs on its own
+thread, and stops when its client leaves (mid-queue, mid-prompt or mid-stream)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from app.errors import AppError
+
+from .config import ServerConfig
+from .errors import ApiError, api_error_from
+from .generation import Generation, GenerationQueue
+from .guard import too_large
+from .requests import chat_request, completion_request, embedding_request, parse_json
+from .responses import DONE, Reply, sse
+from .watch import ClientGone, ClientWatch
+
+if TYPE_CHECKING:
+    from .embeddings import EmbeddingBackend
+
+log = logging.getLogger(__name__)
+
+
+class Api:
+    """The routes' shared state: the engine, its queue, the turns running now."""
+
+    def __init__(self, engine, config: ServerConfig, embeddings: EmbeddingBackend | None) -> None:
+        self.engine = engine
+        self.config = config
+        self.embeddings = embeddings
+        self.model_id = config.model_id or Path(engine.facts.path).stem
+        names = {self.model_id, Path(engine.facts.path).name, Path(engine.facts.path).stem}
+        self.model_names = names
+        self.defaults = config.default_params or engine.default_sampling()
+        self.queue = GenerationQueue(config.max_waiting, config.queue_wait_s)
+        self._live: set[Generation] = set()
+        self._live_lock = threading.Lock()
+        self.closing = False
+
+    def app(self) -> Starlette:
+        routes = [
+            Route("/health", self.health, methods=["GET"]),
+            Route("/v1/models", self.models, methods=["GET"]),
+            Route("/v1/models/{model:path}", self.model, methods=["GET"]),
+            Route("/v1/chat/completions", self.chat, methods=["POST"]),
+            Route("/v1/completions", self.completions, methods=["POST"]),
+            Route("/v1/embeddings", self.embed, methods=["POST"]),
+        ]
+        handlers = {HTTPException: _http_error, ApiError: _api_error}
+        return Starlette(routes=routes, exception_handlers=handlers)
+
+    # ---- the turns running -----------------------------------------------------------------
+    def live(self) -> list[Generation]:
+        with self._live_lock:
+            return list(self._live)
+
+    def cancel_all(self) -> None:
+        """Stop every turn of this server (never the GUI's own). Safe from any thread."""
+        self.closing = True
+        for generation in self.live():
+            generation.cancel.set()
+
+    # ---- routes ------------------------------------------------------------------------------
+    async def health(self, request: Request) -> Response:
+        return JSONResponse({"status": "ok", "generating": self.queue.busy})
+
+    async def models(self, request: Request) -> Response:
+        data = [self._model_card()]
+        if self.embeddings is not None:
+            data.append(
+                _card(self.embeddings.model_id, {"embedding_dimensions": self.embeddings.dim})
+            )
+        return JSONResponse({"object": "list", "data": data})
+
+    async def model(self, request: Request) -> Response:
+        name = request.path_params["model"]
+        if name in self.model_names:
+            return JSONResponse(self._model_card())
+        if self.embeddings is not None and name == self.embeddings.model_id:
+            return JSONResponse(_card(name, {"embedding_dimensions": self.embeddings.dim}))
+        raise self._unknown_model(name)
+
+    async def chat(self, request: Request) -> Response:
+        body = parse_json(await self._body(request))
+        turn = chat_request(body, self.defaults, self.config.max_messages)
+        return await self._generate(request, turn, chat=True)
+
+    async def completions(self, request: Request) -> Response:
+        body = parse_json(await self._body(request))
+        return await self._generate(request, completion_request(body, self.defaults), chat=False)
+
+    async def embed(self, request: Request) -> Response:
+        wanted = embedding_request(parse_json(await self._body(request)))
+        notes = request.scope["state"]["qwq_log"]
+        notes["model"] = wanted.model
+        if self.embeddings is None:
+            raise ApiError(
+                400,
+                f"No embedding model is loaded: {self.model_id} is a chat model. Start the "
+                "server with an embedding model (qwq-desktop serve --embedding-model FILE)",
+                "embeddings_not_available",
+                "model",
+            )
+        if wanted.model not in (None, self.embeddings.model_id):
+            raise self._unknown_model(wanted.model)
+        try:
+            vectors, tokens = await asyncio.to_thread(self.embeddings.embed, wanted.inputs)
+        except AppError as exc:
+            raise api_error_from(exc) from exc
+        notes["prompt_tokens"] = tokens
+        data = []
+        for i, vector in enumerate(vectors):
+            values = vector.astype("<f4")
+            embedding = (
+                base64.b64encode(values.tobytes()).decode() if wanted.base64 else values.tolist()
+            )
+            data.append({"object": "embedding", "index": i, "embedding": embedding})
+        return JSONResponse(
+            {
+                "object": "list",
+                "data": data,
+                "model": self.embeddings.model_id,
+                "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+            }
+        )
+
+    # ---- a turn --------------------------------------------------------------------------------
+    async def _generate(self, request: Request, turn, chat: bool) -> Response:
+        if turn.model is not None and turn.model not in self.model_names:
+            raise self._unknown_model(turn.model)
+        if self.closing:
+            raise ApiError(503, "The server is shutting down", "shutting_down")
+        notes = request.scope["state"]["qwq_log"]
+        notes.update(model=self.model_id, stream=turn.stream)
+        watch = ClientWatch(request)
+        try:
+            t0 = time.perf_counter()
+            await watch.until(self.queue.acquire(), on_gone_after=self.queue.release)
+            notes["queued_s"] = time.perf_counter() - t0
+            generation = self._start(turn)
+            watch.on_gone(generation.cancel.set)
+            batches = generation.batches()
+            if not turn.stream:
+                try:
+                    async for _ in batches:
+                        pass
+                except AppError as exc:
+                    raise api_error_from(exc) from exc
+                finally:
+                    await watch.stop()
+                _note_outcome(notes, generation)
+                if watch.gone.is_set():
+                    raise ClientGone
+                return JSONResponse(Reply.new(self.model_id, chat).complete(generation.outcome))
+            try:  # an error before the first piece (prompt too long) is still a plain 4xx
+                first = await anext(batches, None)
+            except AppError as exc:
+                raise api_error_from(exc) from exc
+            finally:
+                await watch.stop()
+        except ClientGone:
+            notes["error"] = "the client closed the connection"
+            return Response(status_code=499)
+        reply = Reply.new(self.model_id, chat)
+        events = _sse_events(reply, generation, first, batches, turn.include_usage)
+        return _TurnStream(events, generation, notes)
+
+    def _start(self, turn) -> Generation:
+        generation = Generation(self.engine, turn, asyncio.get_running_loop())
+        with self._live_lock:
+            self._live.add(generation)
+
+        def done(seconds: float) -> None:
+            with self._live_lock:
+                self._live.discard(generation)
+            self.queue.release(seconds)
+            generation.ended.set()
+
+        try:
+            generation.start(done)
+        except BaseException:
+            done(0.0)
+            raise
+        if self.closing:
+            generation.cancel.set()
+        return generation
+
+    async def _body(self, request: Request) -> bytes:
+        limit = self.config.max_body_bytes
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise too_large(limit)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _model_card(self) -> dict:
+        facts = self.engine.facts
+        meta = {
+            "context_length": self.engine.n_ctx,
+            "n_ctx_train": facts.context_length,
+            "reasoning": facts.is_reasoning,
+            "architecture": facts.architecture,
+            "quantization": facts.quant_type,
+        }
+        return _card(self.model_id, meta)
+
+    def _unknown_model(self, name: str) -> ApiError:
+        known = ", ".join(
+            sorted({self.model_id} | ({self.embeddings.model_id} if self.embeddings else set()))
+        )
+        return ApiError(
+            404,
+            f"The model '{name}' does not exist on this server (it serves {known})",
+            "model_not_found",
+            "model",
+        )
+
+
+async def _sse_events(reply: Reply, generation: Generation, first, batches, include_usage: bool):
+    """The streamed turn: a role chunk, the text as it comes, the finish and usage chunks."""
+    try:
+        head = {"role": "assistant", "content": ""} if reply.chat else {"content": ""}
+        yield sse(reply.chunk(head))
+        batch = first
+        while batch is not None:
+            for piece in batch:  # one chunk per channel change: thinking, then answer
+                field = "reasoning_content" if piece.channel == "thinking" else "content"
+                yield sse(reply.chunk({field: piece.text}))
+            batch = await anext(batches, None)
+        if generation.outcome is None:
+            raise RuntimeError("the turn ended without its result")
+        for chunk in reply.last_chunks(generation.outcome, include_usage):
+            yield sse(chunk)
+    except AppError as exc:
+        yield sse(api_error_from(exc).body())
+    except Exception as exc:  # noqa: BLE001 - the client reads an error event, never a traceback
+        log.exception("A streamed turn failed")
+        yield sse(ApiError(500, f"Internal server error ({type(exc).__name__})").body())
+    yield DONE
+
+
+class _TurnStream(StreamingResponse):
+    """A streamed turn whose generation stops however the response ends (client gone too)."""
+
+    def __init__(self, events, generation: Generation, notes: dict) -> None:
+        super().__init__(
+            events, media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
+        )
+        self.generation = generation
+        self.notes = notes
+
+    async def __call__(self, scope, receive, send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.generation.cancel.set()
+            try:
+                await asyncio.wait_for(self.generation.ended.wait(), 10)
+            except asyncio.TimeoutError:
+                pass
+            _note_outcome(self.notes, self.generation)
+
+
+def _note_outcome(notes: dict, generation: Generation) -> None:
+    outcome = generation.outcome
+    if outcome is not None:
+        notes.update(
+            prompt_tokens=outcome.stats.prompt_tokens,
+            completion_tokens=outcome.stats.completion_tokens,
+            stop_reason=outcome.stats.stop_reason,
+        )
+
+
+def _card(model_id: str, meta: dict) -> dict:
+    return {
+        "id": model_id,
+        "object": "model",
+        "created": 0,
+        "owned_by": "qwq-desktop",
+        "meta": meta,
+    }
+
+
+async def _api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    notes = request.scope.get("state", {}).get("qwq_log")
+    if notes is not None:
+        notes["error"] = exc.message
+    return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    message = {404: f"No route {request.url.path}", 405: f"{request.method} is not allowed here"}
+    error = ApiError(exc.status_code, message.get(exc.status_code, str(exc.detail)))
+    return await _api_error(request, error)
