@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from jinja2 import TemplateError as JinjaTemplateError
 
-from quantize.chat_template import compile_chat_template
+from quantize.chat_template import TemplateLimitError, compile_chat_template
 
 from .errors import TemplateError
 from .reasoning import strip_thinking
@@ -32,22 +32,65 @@ class RenderedPrompt:
     starts_in_thinking: bool = False  # the template pre-filled "<think>" (reply starts inside it)
 
 
-class ChatFormatter:
-    """Renders conversations with a model's chat template, or the plain-text fallback."""
+# The built-in ChatML template, for a model whose own template is damaged but whose vocabulary
+# has ChatML's markers (QwQ, Qwen and many others); the second form pre-fills "<think>".
+CHATML_TEMPLATE = (
+    "{%- for m in messages %}"
+    "{{- '<|im_start|>' + m.role + '\\n' + m.content + '<|im_end|>\\n' }}"
+    "{%- endfor %}"
+    "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}"
+)
+CHATML_THINKING_TEMPLATE = CHATML_TEMPLATE.replace(
+    "'<|im_start|>assistant\\n'", "'<|im_start|>assistant\\n<think>\\n'"
+)
+_FALLBACK_NAMES = {
+    "chatml": "the built-in ChatML template",
+    "plain": "plain text (User:/Assistant:)",
+}
 
-    def __init__(self, template: str | None, bos_token: str = "", eos_token: str = "") -> None:
+
+class ChatFormatter:
+    """Renders conversations with a model's chat template, or the plain-text fallback.
+
+    A template that does not compile raises TemplateError, unless ``fallback`` says what to use
+    instead ("chatml", "chatml-thinking" or "plain"); ``fallback_used`` and ``notes`` then say
+    so. Rendering runs in the limited sandbox: a failing, hostile or runaway template raises
+    TemplateError, never anything else."""
+
+    def __init__(
+        self,
+        template: str | None,
+        bos_token: str = "",
+        eos_token: str = "",
+        *,
+        fallback: str | None = None,
+    ) -> None:
         self.template_source = template
         self.bos_token = bos_token
         self.eos_token = eos_token
         self._template = None
+        self.fallback_used: str | None = None
+        self.notes: list[str] = []
         if template:
             try:
                 self._template = compile_chat_template(template)
             except JinjaTemplateError as exc:
-                raise TemplateError(
-                    f"The model's chat template is invalid ({exc})",
-                    "pick another copy of the model or report it to its publisher",
-                ) from exc
+                if fallback is None:
+                    raise TemplateError(
+                        f"The model's chat template is invalid ({exc})",
+                        "pick another copy of the model or report it to its publisher",
+                    ) from exc
+                self._use_fallback(fallback, exc)
+
+    def _use_fallback(self, fallback: str, exc: Exception) -> None:
+        kind = "chatml" if fallback.startswith("chatml") else "plain"
+        if kind == "chatml":
+            source = CHATML_THINKING_TEMPLATE if fallback == "chatml-thinking" else CHATML_TEMPLATE
+            self._template = compile_chat_template(source)
+        self.fallback_used = kind
+        self.notes.append(
+            f"The model's chat template is damaged ({exc}); using {_FALLBACK_NAMES[kind]} instead"
+        )
 
     @property
     def has_template(self) -> bool:
@@ -69,6 +112,11 @@ class ChatFormatter:
                 enable_thinking=True,
                 tools=None,
             )
+        except TemplateLimitError as exc:
+            raise TemplateError(
+                f"The model's chat template was stopped: {exc}",
+                "the template is damaged or hostile: pick another copy of the model",
+            ) from exc
         except JinjaTemplateError as exc:
             raise TemplateError(
                 f"The model's chat template failed on this conversation ({exc})",
@@ -83,8 +131,19 @@ class ChatFormatter:
 
 
 def formatter_for(facts) -> ChatFormatter:
-    """The formatter for a model, from the template and BOS/EOS texts in its GGUF header."""
-    return ChatFormatter(facts.chat_template, bos_token=facts.bos_text, eos_token=facts.eos_text)
+    """The formatter for a model, from the template and BOS/EOS texts in its GGUF header. A
+    template that does not compile is replaced (noted in ``notes``): by ChatML when the
+    vocabulary has ChatML's markers, else by plain text."""
+    chatml = {"<|im_start|>", "<|im_end|>"} <= set(facts.special_tokens)
+    fallback = "plain"
+    if chatml:
+        fallback = "chatml-thinking" if "</think>" in facts.special_tokens else "chatml"
+    return ChatFormatter(
+        facts.chat_template,
+        bos_token=facts.bos_text,
+        eos_token=facts.eos_text,
+        fallback=fallback,
+    )
 
 
 def prompt_as_seen(facts, rendered: RenderedPrompt) -> str:

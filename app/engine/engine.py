@@ -18,25 +18,24 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from quantize.llama_runtime import load_llama_backends
-
 from .chat_format import RenderedPrompt, formatter_for
 from .context_fit import fit_conversation
 from .context_shift import apply_shift, plan_shift
 from .detokenizer import IncrementalDetokenizer
-from .errors import LoadCancelledError, ModelLoadError
+from .errors import ModelLoadError
 from .events import ContextNotice, TextDelta, TurnFinished, TurnResult, TurnStats
 from .hardware import HardwareInfo, probe_hardware
 from .llama_calls import (
     clear_kv_memory,
-    kv_cache_ggml_type,
     make_abort_callback,
     model_vocab,
     set_abort_callback,
 )
-from .llama_log import LoadReport, capture_llama_log, parse_log
-from .load_progress import ProgressFn, load_progress
-from .model_facts import ModelFacts, read_model_facts
+from .llama_loader import load_llama, rope_overrides  # noqa: F401 - rope_overrides re-exported
+from .llama_log import LoadReport
+from .load_guard import guard_model_file, stop_poll
+from .load_progress import ProgressFn
+from .model_facts import ModelFacts
 from .planner import MemoryPlan, plan_memory
 from .reasoning import CLOSE, ReasoningParser
 from .sampling import SamplingParams, enforce_reasoning_rules, preset_for
@@ -46,9 +45,6 @@ from .threads import ThreadPlan, choose_threads
 
 THINK_CLOSE_INJECTION = "\n</think>\n\n"
 N_BATCH = 512
-# Context beyond what Qwen2 was trained on (32K) needs YaRN scaling.
-QWEN_NATIVE_CONTEXT = 32768
-YARN_FACTOR = 4
 
 
 @dataclass
@@ -105,9 +101,12 @@ class ChatEngine:
         options: LoadOptions | None = None,
         hardware: HardwareInfo | None = None,
     ) -> ChatEngine:
-        """Read the header, plan memory, then load the model (raises EngineError subclasses)."""
+        """Check the file (load_guard: the header in Python, then llama.cpp in a child process
+        once per file version), plan memory, then load the model (raises EngineError
+        subclasses: DamagedModelError, ModelCrashError, ... with llama.cpp's last words)."""
         options = options or LoadOptions()
-        facts = read_model_facts(path)
+        guard = guard_model_file(path, should_stop=stop_poll(options.progress))
+        facts = guard.facts
         hardware = hardware or probe_hardware()
         plan = plan_memory(
             facts,
@@ -119,8 +118,15 @@ class ChatEngine:
         threads = choose_threads(hardware.physical_cores, for_gui=options.for_gui)
         if options.n_threads:
             threads = ThreadPlan(options.n_threads, options.n_threads)
-        llama, report = _load_llama(facts, plan, threads, options.seed, options.progress)
-        return cls(llama, facts, plan, threads, hardware, report)
+        llama, report = load_llama(facts, plan, threads, options.seed, options.progress, N_BATCH)
+        report.notes += list(guard.notes)
+        try:
+            engine = cls(llama, facts, plan, threads, hardware, report)
+        except BaseException:
+            llama.close()
+            raise
+        report.notes += engine.formatter.notes  # e.g. a damaged template replaced by ChatML
+        return engine
 
     def close(self) -> None:
         """Free the model (idempotent)."""
@@ -422,73 +428,3 @@ class _AnySet:
 
     def is_set(self) -> bool:
         return any(event.is_set() for event in self.events)
-
-
-def rope_overrides(facts: ModelFacts, n_ctx: int) -> dict:
-    """YaRN for Qwen-family models asked for more than the 32K they were trained at.
-
-    Qwen's guidance for QwQ-32B and Qwen2.5: YaRN with factor 4 over an original 32,768-token
-    context. Models whose GGUF already sets a RoPE scaling keep it.
-    """
-    if not facts.architecture.startswith("qwen") or n_ctx <= QWEN_NATIVE_CONTEXT:
-        return {}
-    if facts.rope_scaling and facts.rope_scaling != "none":
-        return {}
-    import llama_cpp
-
-    return {
-        "rope_scaling_type": llama_cpp.LLAMA_ROPE_SCALING_TYPE_YARN,
-        "yarn_orig_ctx": QWEN_NATIVE_CONTEXT,
-        "rope_freq_scale": 1 / YARN_FACTOR,
-    }
-
-
-def _load_llama(
-    facts: ModelFacts,
-    plan: MemoryPlan,
-    threads: ThreadPlan,
-    seed: int | None,
-    progress: ProgressFn | None = None,
-):
-    from llama_cpp import Llama
-
-    load_llama_backends()
-
-    kwargs = dict(
-        model_path=facts.path,
-        n_ctx=plan.n_ctx,
-        n_gpu_layers=plan.n_gpu_layers if plan.n_gpu_layers <= facts.n_layer else -1,
-        n_threads=threads.n_threads,
-        n_threads_batch=threads.n_threads_batch,
-        n_batch=N_BATCH,
-        n_ubatch=N_BATCH,
-        flash_attn=plan.flash_attn,
-        type_k=kv_cache_ggml_type(plan.kv_cache_type),
-        type_v=kv_cache_ggml_type(plan.kv_cache_type),
-        verbose=False,
-    )
-    if seed is not None:
-        kwargs["seed"] = seed
-    kwargs.update(rope_overrides(facts, plan.n_ctx))
-    with capture_llama_log() as lines, load_progress(progress) as cancelled:
-        try:
-            llama = Llama(**kwargs)
-        except (ValueError, RuntimeError, OSError) as exc:
-            if cancelled[0]:
-                raise LoadCancelledError(
-                    f"Loading {Path(facts.path).name} was cancelled", None
-                ) from exc
-            report = parse_log("".join(lines))
-            detail = "; ".join(report.errors[-3:]) or str(exc)
-            hint = "the file may be damaged: verify its sha256 or download it again"
-            if "unknown model architecture" in detail:
-                hint = (
-                    f"this llama.cpp build cannot run '{facts.architecture}' models: "
-                    "update llama-cpp-python"
-                )
-            raise ModelLoadError(
-                f"llama.cpp could not load {Path(facts.path).name} ({detail})", hint
-            ) from exc
-    report = parse_log("".join(lines))
-    report.log_text = "".join(lines)
-    return llama, report

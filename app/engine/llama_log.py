@@ -1,4 +1,6 @@
-"""Capture llama.cpp's log while a model loads, to report what it really allocated and offloaded."""
+"""Capture llama.cpp's log while a model loads, to report what it really allocated and
+offloaded, and keep its last words for the user when something fails (``llama_failure_details``;
+``install_abort_reporter`` for the native aborts no Python code survives)."""
 
 from __future__ import annotations
 
@@ -6,8 +8,12 @@ import contextlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
+
+from app.paths import app_paths
 
 MiB = 2**20
+CRASH_LOG_NAME = "llama-crash.log"
 
 
 @dataclass
@@ -20,6 +26,7 @@ class LoadReport:
     offloaded_layers: int | None = None
     total_layers: int | None = None
     errors: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # from the file check before the load
     log_text: str = field(default="", repr=False)
 
     @property
@@ -83,3 +90,31 @@ def capture_llama_log(quiet: bool = False) -> Iterator[list[str]]:
 
     with captured_llama_log(None if quiet else forward) as lines:
         yield lines
+
+
+def failure_details(lines: list[str] | None = None, limit: int = 12) -> str | None:
+    """llama.cpp's last log lines for an error's ``details`` ("llama.cpp's last messages:"
+    and the lines): from ``lines`` (a capture) or else from the process-wide recent log."""
+    from quantize.llama_log import recent_llama_log, useful_lines
+
+    tail = useful_lines("".join(lines).splitlines())[-limit:] if lines else []
+    tail = tail or recent_llama_log(limit)
+    return "llama.cpp's last messages:\n" + "\n".join(tail) if tail else None
+
+
+def crash_log_path() -> Path | None:
+    """Where a native abort's report is appended (the app's log folder), or None."""
+    try:
+        folder = app_paths().logs_dir
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return folder / CRASH_LOG_NAME
+
+
+def arm_abort_reporter() -> bool:
+    """quantize.llama_log.install_abort_reporter with the app's crash log (llama-crash.log in
+    the log folder): a native abort's report goes to standard error and there."""
+    from quantize.llama_log import install_abort_reporter
+
+    return install_abort_reporter(crash_log_path())

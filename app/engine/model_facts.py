@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -71,6 +72,11 @@ class ModelFacts:
 def read_model_facts(path: str | os.PathLike[str]) -> ModelFacts:
     """Read a GGUF's header; raises ModelFileError for a missing, unreadable or non-GGUF file."""
     p = Path(path)
+    return facts_from_header(p, open_header(p))
+
+
+def open_header(p: Path):
+    """The parsed header of a GGUF (quantize.gguf_reader.GGUFHeader), or ModelFileError."""
     if not p.exists():
         raise ModelFileError(f"Model file not found: {p}", "check the path or pick the file again")
     if not p.is_file():
@@ -91,35 +97,38 @@ def read_model_facts(path: str | os.PathLike[str]) -> ModelFacts:
     from quantize.gguf_reader import GGUFHeader
 
     try:
-        header = GGUFHeader(p)
+        return GGUFHeader(p)
     except (GGUFInputError, OSError, ValueError) as exc:
+        detail = getattr(exc, "detail", None) or str(exc)
         raise ModelFileError(
-            f"{p.name} is a damaged or truncated GGUF file ({exc})",
+            f"{p.name} is a damaged or truncated GGUF file: {detail}",
             "download it again or verify its sha256",
         ) from exc
-    return _facts_from_header(p, header)
 
 
 _WANTED_TOKENS = frozenset((THINK_OPEN, THINK_CLOSE, "<|im_start|>", "<|im_end|>", "<|endoftext|>"))
 
 
-def _facts_from_header(p: Path, header) -> ModelFacts:
+def facts_from_header(p: Path, header) -> ModelFacts:
+    """ModelFacts from a parsed header; values of an unexpected type count as absent."""
     import gguf
 
     meta = header.fields
-    arch = meta.get("general.architecture") or "unknown"
+    arch = _text(meta.get("general.architecture")) or "unknown"
 
     def arch_int(key: str, default: int = 0) -> int:
         value = meta.get(f"{arch}.{key}")
         if isinstance(value, list):  # per-layer arrays (some architectures)
-            value = max(value) if value else None
-        return int(value) if value is not None else default
+            value = max(value, default=None) if all(_is_number(v) for v in value) else None
+        return int(value) if _is_number(value) else default
 
     n_embd = arch_int("embedding_length")
     n_head = arch_int("attention.head_count", 1)
     n_kv_head = arch_int("attention.head_count_kv", n_head)
     head_dim = arch_int("attention.key_length", n_embd // max(1, n_head))
     tokens = meta.get("tokenizer.ggml.tokens") or []
+    if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens[:1]):
+        tokens = []
 
     tensors = list(header.tensors.values())
     tensor_bytes = sum(t.nbytes for t in tensors)
@@ -130,13 +139,14 @@ def _facts_from_header(p: Path, header) -> ModelFacts:
 
     quant = _quant_name(meta.get("general.file_type"), type_counts, gguf)
     special = {tok: i for i, tok in enumerate(tokens) if tok in _WANTED_TOKENS}
-    bos = meta.get("tokenizer.ggml.bos_token_id")
-    eos = meta.get("tokenizer.ggml.eos_token_id")
+    bos = _int_or_none(meta.get("tokenizer.ggml.bos_token_id"))
+    eos = _int_or_none(meta.get("tokenizer.ggml.eos_token_id"))
     add_bos = meta.get("tokenizer.ggml.add_bos_token")
+    template = meta.get("tokenizer.chat_template")
     return ModelFacts(
         path=str(p),
         file_size=p.stat().st_size,
-        name=str(meta.get("general.name") or p.stem),
+        name=_text(meta.get("general.name")) or p.stem,
         architecture=str(arch),
         parameters=parameters,
         quant_type=quant,
@@ -149,17 +159,33 @@ def _facts_from_header(p: Path, header) -> ModelFacts:
         n_vocab=len(tokens) or arch_int("vocab_size"),
         n_ff=arch_int("feed_forward_length"),
         tensor_bytes=tensor_bytes,
-        chat_template=meta.get("tokenizer.chat_template"),
-        bos_token_id=int(bos) if bos is not None else None,
-        eos_token_id=int(eos) if eos is not None else None,
+        chat_template=template if isinstance(template, str) else None,
+        bos_token_id=bos,
+        eos_token_id=eos,
         add_bos=bool(add_bos) if add_bos is not None else arch != "qwen2",
         bos_text=_token_at(tokens, bos),
         eos_text=_token_at(tokens, eos),
         special_tokens=special,
         tensor_types=type_counts,
-        rope_freq_base=meta.get(f"{arch}.rope.freq_base"),
-        rope_scaling=meta.get(f"{arch}.rope.scaling.type"),
+        rope_freq_base=_float_or_none(meta.get(f"{arch}.rope.freq_base")),
+        rope_scaling=_text(meta.get(f"{arch}.rope.scaling.type")) or None,
     )
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _int_or_none(value) -> int | None:
+    return int(value) if _is_number(value) and abs(value) < 2**63 else None
+
+
+def _float_or_none(value) -> float | None:
+    return float(value) if _is_number(value) else None
+
+
+def _text(value) -> str:
+    return value if isinstance(value, str) else ""
 
 
 def _token_at(tokens: list, index) -> str:
@@ -169,12 +195,12 @@ def _token_at(tokens: list, index) -> str:
 
 
 def _quant_name(file_type, type_counts: dict[str, int], gguf) -> str:
-    if file_type is not None:
+    if _is_number(file_type):
         try:
             return (
                 gguf.LlamaFileType(int(file_type)).name.replace("MOSTLY_", "").replace("ALL_", "")
             )
-        except ValueError:
+        except (ValueError, OverflowError):
             pass
     if not type_counts:
         return "unknown"

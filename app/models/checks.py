@@ -1,52 +1,43 @@
-"""Check a GGUF before it is listed: header readable, architecture loadable by this llama.cpp."""
+"""Check a GGUF before it is listed: header, metadata and vocabulary sound, and llama.cpp able
+to open it (in a child process, so a file that crashes llama.cpp cannot take the app down)."""
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 
-from app.engine import ModelFacts, read_model_facts
-from app.engine.llama_log import capture_llama_log
-from quantize.llama_runtime import load_llama_backends
+from app.engine import ModelFacts
+from app.engine.load_guard import ModelRefusedError, guard_model_file
 
 from .errors import UnsupportedModelError
 
 _UNKNOWN_ARCH = re.compile(r"unknown model architecture: '([^']*)'")
 
 
-def check_gguf(path: str | os.PathLike[str]) -> ModelFacts:
-    """Read the header (ModelFileError when broken) and make sure llama.cpp can load the model's
-    architecture and vocabulary (UnsupportedModelError otherwise). Tensors are not read."""
-    facts = read_model_facts(path)
-    problem = _vocab_only_load(Path(path))
-    if problem is not None:
-        arch = _UNKNOWN_ARCH.search(problem)
+def check_gguf(
+    path: str | os.PathLike[str], *, should_stop: Callable[[], bool] | None = None
+) -> ModelFacts:
+    """The model's facts once the file passed app.engine.load_guard: ModelFileError (or its
+    DamagedModelError) for a broken or damaged file, ModelCrashError when llama.cpp crashed or
+    hung on it, UnsupportedModelError when llama.cpp refuses it (an unknown architecture, a
+    newer format). Tensor data is not read."""
+    try:
+        return guard_model_file(path, should_stop=should_stop).facts
+    except ModelRefusedError as exc:
+        name = Path(path).name
+        arch = _UNKNOWN_ARCH.search(exc.llama_error)
         if arch:
             raise UnsupportedModelError(
-                f"{Path(path).name} uses the architecture '{arch.group(1)}', which this version "
+                f"{name} uses the architecture '{arch.group(1)}', which this version "
                 "of llama.cpp cannot run",
                 "choose a model of a supported family (Qwen, Llama, Mistral, Gemma, ...) or "
                 "update QwQ Desktop",
-            )
+                details=exc.details,
+            ) from exc
         raise UnsupportedModelError(
-            f"llama.cpp cannot load {Path(path).name}: {problem}",
+            f"llama.cpp cannot load {name}: {exc.llama_error or 'no reason given'}",
             "the file may be damaged or made for a newer llama.cpp; download it again",
-        )
-    return facts
-
-
-def _vocab_only_load(path: Path) -> str | None:
-    """Load only the vocabulary with llama.cpp; return its error text, or None when it loads."""
-    import llama_cpp
-
-    load_llama_backends()
-    params = llama_cpp.llama_model_default_params()
-    params.vocab_only = True
-    with capture_llama_log(quiet=True) as lines:
-        model = llama_cpp.llama_model_load_from_file(str(path).encode("utf-8"), params)
-    if model:
-        llama_cpp.llama_model_free(model)
-        return None
-    errors = [line.strip() for line in lines if "error" in line.lower()]
-    return errors[0].split("error loading model:")[-1].strip() if errors else "unknown error"
+            details=exc.details,
+        ) from exc
