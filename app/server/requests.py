@@ -29,6 +29,7 @@ UNSUPPORTED = {
     "logit_bias": "logit_bias",
     "audio": "audio",
 }
+HARMLESS = {"tool_choice": ("none", "auto"), "best_of": (1,)}  # values that change nothing
 MAX_STOP_STRINGS = 16
 
 
@@ -104,7 +105,7 @@ def embedding_request(body: dict) -> EmbeddingRequest:
 
 def _request(body: dict, messages: list[dict], defaults: SamplingParams) -> ChatRequest:
     for name, what in UNSUPPORTED.items():
-        if body.get(name) not in (None, False, [], {}, 0, "none"):
+        if body.get(name) not in (None, False, [], {}, 0, *HARMLESS.get(name, ())):
             raise ApiError(400, f"'{name}': {what} is not supported by this server", param=name)
     _integer(body, "n", 1, 1)  # one choice per request
     fmt = body.get("response_format")

@@ -97,6 +97,8 @@ class ApiServer:
             return
         self._stop_asked.clear()
         self.error = None
+        self._uvicorn = None
+        self.api.closing = False
         self._sock = _bind(self.config.host, self.config.port)
         self._port = self._sock.getsockname()[1]
         self._thread = threading.Thread(target=self._serve, name="qwq-api-server", daemon=True)
@@ -143,6 +145,11 @@ class ApiServer:
         self.stop()
 
     # ---- the server's thread ---------------------------------------------------------------------
+    def _report(self, record) -> None:
+        callback = self.on_request  # read at each request: the GUI may attach its log later
+        if callback is not None:
+            callback(record)
+
     def _serve(self) -> None:
         error: ServerError | None = None
         sock = self._sock
@@ -151,7 +158,7 @@ class ApiServer:
 
             from .guard import Guard
 
-            app = Guard(self.api.app(), self.config, self.on_request)
+            app = Guard(self.api.app(), self.config, self._report)
             config = uvicorn.Config(
                 app,
                 http="h11",
