@@ -153,27 +153,25 @@ class Api:
             generation = self._start(turn)
             watch.on_gone(generation.cancel.set)
             batches = generation.batches()
-            if not turn.stream:
-                try:
+            try:
+                if turn.stream:  # an error before the first piece (prompt too long): a 4xx
+                    first = await anext(batches, None)
+                else:
                     async for _ in batches:
                         pass
-                except AppError as exc:
-                    raise api_error_from(exc) from exc
-                finally:
-                    await watch.stop()
+            except AppError as exc:
+                raise api_error_from(exc) from exc
+            await watch.stop()  # from here on the response's own listener watches
+            if not turn.stream:
                 _note_outcome(notes, generation)
                 if watch.gone.is_set():
                     raise ClientGone
                 return JSONResponse(Reply.new(self.model_id, chat).complete(generation.outcome))
-            try:  # an error before the first piece (prompt too long) is still a plain 4xx
-                first = await anext(batches, None)
-            except AppError as exc:
-                raise api_error_from(exc) from exc
-            finally:
-                await watch.stop()
         except ClientGone:
             notes["error"] = "the client closed the connection"
             return Response(status_code=499)
+        finally:
+            await watch.stop()
         reply = Reply.new(self.model_id, chat)
         events = _sse_events(reply, generation, first, batches, turn.include_usage)
         return _TurnStream(events, generation, notes)
