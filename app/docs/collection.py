@@ -29,7 +29,7 @@ from .index_db import IndexDB
 from .readers import is_supported
 from .search import Hit, Retriever
 
-EMBED_BATCH = 16
+EMBED_BATCH = 8  # chunks between progress events and pause/cancel checks
 SKIPPED_FOLDERS = frozenset({".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv"})
 
 

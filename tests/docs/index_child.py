@@ -5,7 +5,10 @@ from __future__ import annotations
 import sys
 import time
 
+import app.docs.indexer
 from app.docs import DocsLibrary, FileIndexed, FileStarted
+
+app.docs.indexer.COMMIT_SECONDS = 0.5  # commit every couple of files, as a slow run would
 
 
 def main(index_dir: str, folder: str) -> None:
@@ -15,7 +18,7 @@ def main(index_dir: str, folder: str) -> None:
 
     def on_event(event):
         if isinstance(event, FileStarted):
-            time.sleep(0.15)  # slow enough for the parent to kill us mid-run
+            time.sleep(0.3)  # slow enough for the parent to kill us mid-run
         if isinstance(event, FileIndexed):
             print(event.path, flush=True)
 

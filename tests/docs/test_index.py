@@ -13,6 +13,7 @@ from app.docs import (
     EncryptedDocumentError,
     FileFailed,
     FileIndexed,
+    FileStarted,
     IndexControl,
     IndexingFinished,
     IndexingPaused,
@@ -119,8 +120,8 @@ def test_pause_then_cancel_keeps_finished_files(library, tmp_path):
 
     def on_event(event):
         events.append(event)
-        if isinstance(event, FileIndexed) and len(names(events, FileIndexed)) == 2:
-            control.pause()
+        if isinstance(event, FileStarted) and event.number == 3:
+            control.pause()  # takes effect after this file: the three done are committed
         if isinstance(event, IndexingPaused):
             paused.set()
 
@@ -129,16 +130,17 @@ def test_pause_then_cancel_keeps_finished_files(library, tmp_path):
     )
     worker.start()
     assert paused.wait(10)
-    assert len(names(events, FileIndexed)) == 2  # nothing moves while paused
+    assert len(names(events, FileIndexed)) == 3
+    assert len([f for f in collection.files() if f.status == "indexed"]) == 3  # durable
     control.cancel()
     worker.join(10)
     assert not worker.is_alive()
     finished = events[-1]
     assert isinstance(finished, IndexingFinished) and finished.cancelled
     assert not any(isinstance(e, IndexingResumed) for e in events)
-    assert len([f for f in collection.files() if f.status == "indexed"]) == 2
+    assert len(names(events, FileIndexed)) == 3
     summary, _ = indexed(collection)
-    assert summary.indexed == 4
+    assert summary.indexed == 3
 
 
 def test_collections_reopen_with_their_data(tmp_path, corpus):
@@ -154,3 +156,31 @@ def test_collections_reopen_with_their_data(tmp_path, corpus):
         assert lib.names() == []
         with pytest.raises(CollectionNotFoundError):
             lib.get("Ünïcode / name")
+
+
+def test_pause_then_resume_finishes_everything(library, tmp_path):
+    folder = tmp_path / "few"
+    folder.mkdir()
+    for i in range(4):
+        (folder / f"n{i}.md").write_text(f"# Note {i}\n\nThe owl number {i} hoots.")
+    collection = library.create("Few")
+    collection.add([folder])
+    control, events, paused = IndexControl(), [], threading.Event()
+
+    def on_event(event):
+        events.append(event)
+        if isinstance(event, FileStarted) and event.number == 2:
+            control.pause()
+        if isinstance(event, IndexingPaused):
+            paused.set()
+
+    worker = threading.Thread(
+        target=collection.index, kwargs={"control": control, "on_event": on_event}
+    )
+    worker.start()
+    assert paused.wait(10) and control.paused
+    control.resume()
+    worker.join(10)
+    kinds = [type(e).__name__ for e in events]
+    assert kinds.index("IndexingPaused") < kinds.index("IndexingResumed")
+    assert events[-1].summary.indexed == 4 and not events[-1].cancelled
