@@ -24,6 +24,7 @@ from ..errors import ModelRepoError
 SUPPORTED = ("Qwen2ForCausalLM", "Qwen3ForCausalLM", "LlamaForCausalLM", "MistralForCausalLM")
 ROPE_TYPES = (None, "default", "linear", "dynamic", "llama3", "yarn")
 _RAW = {"BF16": np.dtype("<u2"), "F16": np.dtype("<f2"), "F32": np.dtype("<f4")}
+_AGAIN = "Download the model again."
 
 
 class SourceError(ModelRepoError):
@@ -117,20 +118,28 @@ class StoredTensor:
     def nbytes(self) -> int:
         return self.n_rows * self.row_size * _RAW[self.dtype].itemsize
 
-    def rows(self, start: int, stop: int) -> np.ndarray:
-        """Rows ``start:stop`` as float32, shape (stop - start, row_size)."""
-        raw = _RAW[self.dtype]
+    def rows(self, start: int, stop: int, scratch: Scratch | None = None) -> np.ndarray:
+        """Rows ``start:stop`` as float32, shape (stop - start, row_size); with ``scratch``,
+        in its reused buffers (valid until the next read): no allocation, no page faults."""
+        raw, count = _RAW[self.dtype], (stop - start) * self.row_size
+        data, out = scratch.take(count, raw) if scratch else (np.empty(count, raw), None)
         with open(self.path, "rb") as f:
             f.seek(self.offset + start * self.row_size * raw.itemsize)
-            data = np.fromfile(f, raw, (stop - start) * self.row_size)
-        if data.size != (stop - start) * self.row_size:
-            raise SourceError(f"{self.path.name} ends inside {self.name}", "Download it again.")
-        return _widen(data, self.dtype).reshape(stop - start, self.row_size)
+            if f.readinto(memoryview(data).cast("B")) != data.nbytes:
+                raise SourceError(f"{self.path.name} ends inside {self.name}", _AGAIN)
+        return _widen(data, self.dtype, out).reshape(stop - start, self.row_size)
 
     def take(self, rows: Sequence[int]) -> np.ndarray:
         """The given rows (any order, repeats allowed) as float32."""
         unique, where = np.unique(np.asarray(rows, dtype=np.int64), return_inverse=True)
-        return np.concatenate([self.rows(int(r), int(r) + 1) for r in unique])[where]
+        raw, size = _RAW[self.dtype], self.row_size
+        out = np.empty((len(unique), size), raw)
+        with open(self.path, "rb") as f:
+            for i, row in enumerate(unique):
+                f.seek(self.offset + int(row) * size * raw.itemsize)
+                if f.readinto(memoryview(out[i]).cast("B")) != size * raw.itemsize:
+                    raise SourceError(f"{self.path.name} ends inside {self.name}", _AGAIN)
+        return _widen(out, self.dtype)[where]
 
     def vector(self) -> np.ndarray:
         """A 1-D tensor (norm weight, bias) as float32."""
@@ -144,10 +153,30 @@ class StoredTensor:
             yield start, min(self.n_rows, start + step)
 
 
-def _widen(data: np.ndarray, dtype: str) -> np.ndarray:
-    if dtype == "BF16":
-        return (data.astype(np.uint32) << 16).view(np.float32)
-    return data.astype(np.float32)
+class Scratch:
+    """Two buffers reused for every block read: the raw bytes and their float32 values."""
+
+    def __init__(self, block_bytes: int) -> None:
+        self.limit = block_bytes // 4  # float32 values
+        self.raw = np.empty(0, np.uint8)
+        self.values = np.empty(0, np.float32)
+
+    def take(self, count: int, raw: np.dtype) -> tuple[np.ndarray, np.ndarray | None]:
+        if count > self.limit:  # a single row larger than a block: a one-off array
+            return np.empty(count, raw), None
+        if count > self.values.size:  # grown to the largest block asked for, at most the limit
+            self.raw, self.values = np.empty(4 * count, np.uint8), np.empty(count, np.float32)
+        return self.raw[: count * raw.itemsize].view(raw), self.values[:count]
+
+
+def _widen(data: np.ndarray, dtype: str, out: np.ndarray | None = None) -> np.ndarray:
+    if dtype == "BF16":  # the upper half of a float32 (one pass: twice as fast as astype)
+        bits = None if out is None else out.view(np.uint32)
+        return np.left_shift(data, 16, dtype=np.uint32, out=bits).view(np.float32)
+    if out is None:
+        return data.astype(np.float32)
+    out[...] = data
+    return out
 
 
 def _read_shard(path: Path) -> dict[str, StoredTensor]:

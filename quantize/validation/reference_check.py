@@ -68,20 +68,21 @@ def check_reference_forward(
         return CheckResult(NAME, None, f"skipped: {exc.message}")
     if len(tokens) < MIN_TOKENS:
         return CheckResult(NAME, False, f"the evaluation text is only {len(tokens)} tokens")
-    config = hf.config
+    config, gguf = hf.config, GGUFFile(model)
+    shape = (len(gguf.value("tokenizer.ggml.tokens") or []), gguf.arch_value("embedding_length"))
+    if shape != (config.vocab_size, config.hidden):
+        return CheckResult(
+            NAME,
+            False,
+            f"the GGUF has {shape[0]} tokens x {shape[1]} dimensions, config.json "
+            f"{config.vocab_size} x {config.hidden}",
+        )
     started = time.perf_counter()
     try:
         trace = run_traced(model, tokens, positions=BLOCK_POSITIONS, threads=threads)
     except RuntimeError as exc:
         return CheckResult(NAME, False, f"llama.cpp could not run the model: {exc}")
     llama_seconds = time.perf_counter() - started
-    if trace.logits.shape[1] != config.vocab_size or trace.n_embd != config.hidden:
-        return CheckResult(
-            NAME,
-            False,
-            f"the GGUF has {trace.logits.shape[1]} tokens x {trace.n_embd} dimensions, "
-            f"config.json {config.vocab_size} x {config.hidden}",
-        )
     residuals = trace.residuals(config.n_layer)
     teacher = None
     if residuals is not None:
@@ -106,7 +107,7 @@ def check_reference_forward(
     summary = stats.summary() + capped
     if diverged is not None:
         finding = describe(diverged, limits.max_block_error)
-        why = explain(reference, teacher, tokens, diverged, GGUFFile(model), limits.max_block_error)
+        why = explain(reference, teacher, tokens, diverged, gguf, limits.max_block_error)
         metrics["diagnosis"] = why
         problems.append(f"{finding}: {why}" if why else finding)
     elif teacher is None:

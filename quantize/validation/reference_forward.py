@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import rope
-from .hf_source import HFSource, StoredTensor
+from .hf_source import HFSource, Scratch, StoredTensor
 
 DEFAULT_BLOCK_BYTES = 64 * 2**20
 ProgressFn = Callable[[int, int, str], None]  # (bytes read, bytes to read, where)
@@ -106,6 +106,7 @@ class ForwardResult:
     layer_seconds: list[float] = field(default_factory=list)
     head_seconds: float = 0.0
     bytes_read: int = 0
+    read_seconds: float = 0.0  # of the seconds above, reading weights and widening them
 
 
 def relative_error(got: np.ndarray, want: np.ndarray) -> float:
@@ -132,7 +133,9 @@ class ReferenceModel:
         self.config = source.config
         self.block_bytes = block_bytes
         self.progress = progress
+        self.scratch = Scratch(block_bytes)
         self.bytes_read = 0
+        self.read_seconds = 0.0  # reading and widening to float32, of the whole pass
         head = "model.embed_tokens" if self.config.tie_embeddings else "lm_head"
         self.head_name = head + ".weight"
         self.bytes_total = sum(
@@ -142,14 +145,17 @@ class ReferenceModel:
     # --- weights ---------------------------------------------------------------------------
 
     def _read(self, tensor: StoredTensor, start: int, stop: int, where: str) -> np.ndarray:
-        rows = tensor.rows(start, stop)
+        """Rows of ``tensor`` as float32, in the scratch buffers (used before the next read)."""
+        started = time.perf_counter()
+        rows = tensor.rows(start, stop, self.scratch)
+        self.read_seconds += time.perf_counter() - started
         self.bytes_read += (stop - start) * tensor.nbytes // tensor.n_rows
         if self.progress is not None:
             self.progress(min(self.bytes_read, self.bytes_total), self.bytes_total, where)
         return rows
 
     def _vector(self, name: str, where: str) -> np.ndarray:
-        return self._read(self.source.tensor(name), 0, 1, where).reshape(-1)
+        return self._read(self.source.tensor(name), 0, 1, where).reshape(-1).copy()
 
     def _linear(self, name: str, x: np.ndarray, where: str) -> np.ndarray:
         """x @ W.T (+ bias) for the weight ``name`` (without ".weight"), a block at a time."""
@@ -261,7 +267,7 @@ class ReferenceModel:
             error = relative_error(teacher.logits, given_logits)
             result.deviations.append(BlockDeviation("output", None, error))
         result.head_seconds = time.perf_counter() - started
-        result.bytes_read = self.bytes_read
+        result.bytes_read, result.read_seconds = self.bytes_read, self.read_seconds
         return result
 
 

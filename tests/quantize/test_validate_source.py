@@ -197,3 +197,15 @@ def test_cli_fails_a_broken_conversion_without_reference(tmp_path, monkeypatch, 
     assert code == EXIT_INVALID
     line = next(ln for ln in out.splitlines() if ln.strip().startswith(f"FAIL  {NAME} "))
     assert "ffn_gate holds mlp.up_proj" in line
+
+
+def test_truncated_vocabulary_fails_before_running_llama_cpp(tmp_path, quant_repo, quant_q8):
+    from tests.quantize.gguf_edit import copy_gguf
+
+    bad = copy_gguf(quant_q8, tmp_path / "bad.gguf", keep_tokens=400)
+    result = check(validate(bad, quant_repo.path))
+    n, width = quant_repo.config["vocab_size"], quant_repo.config["hidden_size"]
+    assert result.passed is False
+    assert (
+        result.detail == f"the GGUF has 400 tokens x {width} dimensions, config.json {n} x {width}"
+    )
