@@ -4,12 +4,14 @@ llama.cpp asserts instead of reporting on some damaged files (a repeated token s
 and an assertion aborts the whole process: a GUI would vanish, a terminal would print nothing.
 ``run_probe`` opens the file in a child process the way the app will (weights memory-mapped on
 the CPU, no copies), reads its vocabulary back (every token detokenised, a text in many scripts
-tokenised), creates a small context and, for files small enough, evaluates one token. The
+tokenised), creates a small context and evaluates one token. A file larger than
+FULL_LOAD_LIMIT_BYTES gets a vocabulary-only load instead (a full load would read every weight
+from disk first); its hyper-parameters and tensor table are left to the Python check. The
 child's log and any assertion arrive on its standard error, so whatever happens the caller gets
 a verdict with llama.cpp's own last words: "ok", "refused" (llama.cpp reported an error),
 "crashed", "hung", "cancelled", or "unavailable" (the check itself could not run).
 
-Child side: ``python -m quantize.gguf_probe FILE [--decode]``; in the packaged app
+Child side: ``python -m quantize.gguf_probe FILE [--vocab-only]``; in the packaged app
 ``qwq-desktop quantize probe-gguf FILE`` (the quantisation tool's command line dispatches it).
 """
 
@@ -30,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 PROBE_TIMEOUT_S = 120.0
-DECODE_LIMIT_BYTES = 1 << 30  # evaluate a token only in files this small (reads every weight)
+FULL_LOAD_LIMIT_BYTES = 2 << 30  # larger files: vocabulary only (a full load reads it all)
 REFUSED_EXIT = 65
 # A text in many scripts: tokenising it walks the byte fallbacks and merges of most vocabularies.
 SAMPLE_TEXT = (
@@ -61,7 +63,7 @@ class ProbeResult:
     log_tail: tuple[str, ...] = ()  # llama.cpp's last log lines (and the child's last words)
     returncode: int | None = None
     seconds: float = 0.0
-    info: dict = field(default_factory=dict)  # on success: n_vocab, decoded
+    info: dict = field(default_factory=dict)  # on success: n_vocab, full (weights loaded)
 
     @property
     def ok(self) -> bool:
@@ -108,7 +110,7 @@ class ProbeResult:
 def probe_command(
     path: str | os.PathLike[str],
     *,
-    decode: bool,
+    vocab_only: bool,
     executable: str | None = None,
     frozen: bool | None = None,
 ) -> list[str]:
@@ -116,7 +118,7 @@ def probe_command(
     ``probe-gguf`` command in the packaged app (whose executable is the app itself)."""
     executable = executable or sys.executable
     frozen = getattr(sys, "frozen", False) if frozen is None else frozen
-    args = [str(path), *(["--decode"] if decode else [])]
+    args = [str(path), *(["--vocab-only"] if vocab_only else [])]
     if frozen:
         return [executable, "quantize", "probe-gguf", *args]
     return [executable, "-m", "quantize.gguf_probe", *args]
@@ -125,18 +127,18 @@ def probe_command(
 def run_probe(
     path: str | os.PathLike[str],
     *,
-    decode: bool | None = None,
+    vocab_only: bool | None = None,
     timeout: float = PROBE_TIMEOUT_S,
     should_stop: Callable[[], bool] | None = None,
     command: Sequence[str] | None = None,
 ) -> ProbeResult:
     """Open ``path`` with llama.cpp in a child process and say how it went (never raises for
-    anything the child does). ``decode`` defaults to files up to DECODE_LIMIT_BYTES;
+    anything the child does). ``vocab_only`` defaults to files over FULL_LOAD_LIMIT_BYTES;
     ``should_stop`` is polled while waiting (True: the child is killed, verdict "cancelled")."""
     path = Path(path)
-    if decode is None:
-        decode = path.stat().st_size <= DECODE_LIMIT_BYTES
-    argv = list(command) if command else probe_command(path, decode=decode)
+    if vocab_only is None:
+        vocab_only = path.stat().st_size > FULL_LOAD_LIMIT_BYTES
+    argv = list(command) if command else probe_command(path, vocab_only=vocab_only)
     started = time.perf_counter()
     try:
         proc = subprocess.Popen(
@@ -246,7 +248,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """The child: open the file as the app will and report on stdout (JSON lines)."""
     parser = argparse.ArgumentParser(prog="probe-gguf", description=__doc__.splitlines()[0])
     parser.add_argument("path")
-    parser.add_argument("--decode", action="store_true", help="also evaluate one token")
+    parser.add_argument("--vocab-only", action="store_true", help="load the vocabulary only")
     args = parser.parse_args(argv)
     for key, value in _CHILD_ENV.items():
         os.environ.setdefault(key, value)
@@ -257,7 +259,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     load_llama_backends()
     install_abort_reporter(with_log=False)
     with captured_llama_log(_to_stderr, debug=False):
-        error = _probe(args.path, args.decode)
+        error = _probe(args.path, full=not args.vocab_only)
     if error is not None:
         errors = [ln for ln in recent_llama_log(40) if "error" in ln.lower()]
         detail = errors[-1].split("error loading model:")[-1].strip() if errors else ""
@@ -266,7 +268,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _probe(path: str, decode: bool) -> str | None:
+def _probe(path: str, full: bool) -> str | None:
     """The steps; an error sentence when llama.cpp refused one, None when all went well."""
     import llama_cpp
 
@@ -274,6 +276,7 @@ def _probe(path: str, decode: bool) -> str | None:
     params = llama_cpp.llama_model_default_params()
     params.n_gpu_layers = 0
     params.use_extra_bufts = False  # no repacked copies of the weights
+    params.vocab_only = not full
     model = llama_cpp.llama_model_load_from_file(os.fsencode(path), params)
     if not model:
         return "llama.cpp could not load the model"
@@ -289,6 +292,19 @@ def _probe(path: str, decode: bool) -> str | None:
         n = llama_cpp.llama_tokenize(vocab, text, len(text), ids, len(ids), special, special)
         if n < 0:
             return "llama.cpp could not tokenise a sample text"
+    if full:
+        error = _one_token(model, vocab, n_vocab)
+        if error:
+            return error
+    llama_cpp.llama_model_free(model)
+    _say(result="ok", info={"n_vocab": n_vocab, "full": full})
+    return None
+
+
+def _one_token(model, vocab, n_vocab: int) -> str | None:
+    """Create a small context and evaluate one token (an error sentence, or None)."""
+    import llama_cpp
+
     _say(stage="context")
     cparams = llama_cpp.llama_context_default_params()
     cparams.n_ctx, cparams.n_batch, cparams.n_ubatch = 64, 8, 8
@@ -296,16 +312,13 @@ def _probe(path: str, decode: bool) -> str | None:
     ctx = llama_cpp.llama_init_from_model(model, cparams)
     if not ctx:
         return "llama.cpp could not create a context for the model"
-    if decode:
-        _say(stage="decode")
-        bos = llama_cpp.llama_vocab_bos(vocab)
-        one = (llama_cpp.llama_token * 1)(bos if 0 <= bos < n_vocab else 0)
-        status = llama_cpp.llama_decode(ctx, llama_cpp.llama_batch_get_one(one, 1))
-        if status != 0:
-            return f"llama.cpp could not evaluate a token (status {status})"
+    _say(stage="decode")
+    bos = llama_cpp.llama_vocab_bos(vocab)
+    one = (llama_cpp.llama_token * 1)(bos if 0 <= bos < n_vocab else 0)
+    status = llama_cpp.llama_decode(ctx, llama_cpp.llama_batch_get_one(one, 1))
     llama_cpp.llama_free(ctx)
-    llama_cpp.llama_model_free(model)
-    _say(result="ok", info={"n_vocab": n_vocab, "decoded": decode})
+    if status != 0:
+        return f"llama.cpp could not evaluate a token (status {status})"
     return None
 
 

@@ -21,7 +21,8 @@ from quantize.gguf_probe import ProbeResult
 CACHE_NAME = "gguf-verdicts.json"
 FORMAT = 1
 MAX_ENTRIES = 256
-KEPT_VERDICTS = frozenset({"ok", "refused", "crashed", "hung"})  # not cancelled/unavailable
+# Not "hung" (a slow disk is no verdict on the file), "cancelled" or "unavailable".
+KEPT_VERDICTS = frozenset({"ok", "refused", "crashed"})
 
 _memory: dict[str, ProbeResult] = {}
 _lock = threading.Lock()

@@ -21,8 +21,13 @@ def duplicate_token_gguf(tiny_answer_gguf, tmp_path_factory):
 def test_a_good_model_opens_reads_its_vocabulary_and_evaluates_a_token(tiny_answer_gguf):
     result = run_probe(tiny_answer_gguf)
     assert result.ok, result
-    assert result.stage == "decode" and result.info == {"n_vocab": 462, "decoded": True}
+    assert result.stage == "decode" and result.info == {"n_vocab": 462, "full": True}
     assert "opened" in result.summary("tiny.gguf")
+
+
+def test_a_big_file_gets_a_vocabulary_only_load(tiny_answer_gguf):
+    result = run_probe(tiny_answer_gguf, vocab_only=True)
+    assert result.ok and result.stage == "vocab" and not result.info["full"]
 
 
 def test_an_abort_in_llama_cpp_becomes_a_verdict_with_its_message(duplicate_token_gguf):
@@ -75,15 +80,15 @@ def test_verdicts_survive_a_round_trip_through_json():
 
 
 def test_the_packaged_app_runs_the_check_through_its_quantize_command():
-    assert probe_command("m.gguf", decode=False, executable="/app/qwq", frozen=True) == [
+    assert probe_command("m.gguf", vocab_only=False, executable="/app/qwq", frozen=True) == [
         "/app/qwq",
         "quantize",
         "probe-gguf",
         "m.gguf",
     ]
-    assert probe_command("m.gguf", decode=True, executable="py", frozen=False)[1:] == [
+    assert probe_command("m.gguf", vocab_only=True, executable="py", frozen=False)[1:] == [
         "-m",
         "quantize.gguf_probe",
         "m.gguf",
-        "--decode",
+        "--vocab-only",
     ]
