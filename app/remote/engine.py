@@ -120,6 +120,9 @@ class RemoteEngine:
             self._live[stop] = None
         return self._stream(list(messages), params, stop, cancel or threading.Event())
 
+    def reset_cache(self) -> None:
+        """Nothing to forget here: the endpoint manages its own cache."""
+
     def cancel(self) -> None:
         """Stop every turn asked for so far (closing its connection). Safe from any thread."""
         with self._lock:

@@ -89,6 +89,11 @@ class ApiServer:
         """True while a turn of this server runs (or is finishing after a stop)."""
         return bool(self.api.live())
 
+    @property
+    def waiting(self) -> int:
+        """Requests waiting behind the running turn."""
+        return self.api.queue.waiting
+
     # ---- start and stop --------------------------------------------------------------------------
     def start(self) -> None:
         """Bind and serve on a background thread; returns at once. ServerStartError if the

@@ -71,7 +71,7 @@ def test_past_the_waiting_limit_a_request_gets_429_with_retry_after(serve, loop_
                 model="tiny-qwq-loop", messages=ASK, max_tokens=40
             )
         )
-        wait_until(lambda: served.server.api.queue.waiting == 1)
+        wait_until(lambda: served.server.waiting == 1)
         with pytest.raises(openai.RateLimitError) as info:
             served.client().chat.completions.create(model="tiny-qwq-loop", messages=ASK)
         assert int(info.value.response.headers["retry-after"]) >= 1
@@ -91,7 +91,7 @@ def test_a_request_that_waited_too_long_gets_429(serve, loop_engine):
         assert "busy for 0.3 s" in info.value.message
     finally:
         stream.close()
-    assert served.server.api.queue.waiting == 0
+    assert served.server.waiting == 0
 
 
 def test_a_client_leaving_mid_stream_stops_the_generation(serve, loop_engine):
@@ -123,7 +123,7 @@ def test_a_client_leaving_the_queue_frees_its_place(serve, loop_engine):
     try:
         with pytest.raises(httpx2.ReadTimeout):
             httpx2.post(served.url + "/chat/completions", json=LONG, timeout=0.5)
-        wait_until(lambda: served.server.api.queue.waiting == 0)
+        wait_until(lambda: served.server.waiting == 0)
         left = [r for r in served.finished() if r.status == 499]
         assert left and left[0].completion_tokens is None  # it never ran
     finally:

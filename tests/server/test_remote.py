@@ -141,9 +141,9 @@ def test_stop_while_the_endpoint_is_still_silent(serve, loop_engine, remote):
     assert time.monotonic() - t0 < 2
     assert events[-1].result.stats.stop_reason == "cancelled"
     deadline = time.monotonic() + 5
-    while served.server.api.queue.waiting and time.monotonic() < deadline:
+    while served.server.waiting and time.monotonic() < deadline:
         time.sleep(0.02)
-    assert served.server.api.queue.waiting == 0  # the server saw the connection close
+    assert served.server.waiting == 0  # the server saw the connection close
     busy.close()
 
 
