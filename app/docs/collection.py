@@ -293,7 +293,7 @@ class Collection:
     ) -> list[Hit]:
         """The ``k`` best chunks. With the collection's embedder, hybrid by default; without
         one (or for a BM25-only collection), BM25 alone."""
-        vector = None
+        embed = None
         if embedder is not None and self.embedder_info is not None and method != "bm25":
             if embedder.info.sha256 != self.embedder_info.sha256:
                 raise EmbedderMismatchError(
@@ -301,8 +301,8 @@ class Collection:
                     f"not {embedder.name}",
                     "search it with the embedding model it was indexed with",
                 )
-            vector = embedder.embed_query(question)
-        if method == "vector" and vector is None:
+            embed = embedder.embed_query
+        if method == "vector" and embed is None:
             raise EmbedderError(
                 "Vector search needs the collection's embedding model",
                 "index the collection with an embedder, or search with BM25",
@@ -310,7 +310,7 @@ class Collection:
         retriever = self.retriever if weights is None else Retriever(self.db, weights)
         if weights is not None:
             retriever.vectors = self.retriever.vectors
-        return retriever.search(question, k, vector, method)
+        return retriever.search(question, k, None, method, embed=embed)
 
     def close(self) -> None:
         self.db.close()
