@@ -204,8 +204,8 @@ def bench_latency(work: Path, gguf: Path, rounds: int, n: int = 100_000) -> str:
                 times = []
                 for q in questions:
                     started = time.perf_counter()
-                    vector = embedder.embed_query(q) if method == "hybrid" else None
-                    c.retriever.search(q, 5, vector, method)
+                    embed = embedder.embed_query if method == "hybrid" else None
+                    c.retriever.search(q, 5, None, method, embed=embed)
                     times.append((time.perf_counter() - started) * 1000)
                 p50s.append(float(np.percentile(times, 50)))
                 p95s.append(float(np.percentile(times, 95)))
