@@ -111,6 +111,66 @@ def test_bad_files_are_reported_and_the_rest_goes_on(library, corpus):
 def start_pausing_at(collection, number: int):
     """Index on a worker that pauses itself when file ``number`` starts; returns (worker,
     control, events, paused event)."""
+    control, events, paused = IndexControl(), [], threading.Event()
+
+    def on_event(event):
+        events.append(event)
+        if isinstance(event, FileStarted) and event.number == number:
+            control.pause()  # takes effect after this file: the ones done are committed
+        if isinstance(event, IndexingPaused):
+            paused.set()
+
+    worker = threading.Thread(
+        target=collection.index, kwargs={"control": control, "on_event": on_event}
+    )
+    worker.start()
+    return worker, control, events, paused
+
+
+def test_pause_then_cancel_keeps_finished_files(library, tmp_path):
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(6):
+        (folder / f"note{i}.txt").write_text(f"Note {i} mentions the keyword zebra{i}.")
+    collection = library.create("Notes")
+    collection.add([folder])
+    worker, control, events, paused = start_pausing_at(collection, 3)
+    assert paused.wait(10)
+    assert len(names(events, FileIndexed)) == 3
+    assert len([f for f in collection.files() if f.status == "indexed"]) == 3  # durable
+    control.cancel()
+    worker.join(10)
+    assert not worker.is_alive()
+    finished = events[-1]
+    assert isinstance(finished, IndexingFinished) and finished.cancelled
+    assert not any(isinstance(e, IndexingResumed) for e in events)
+    assert len(names(events, FileIndexed)) == 3
+    summary, _ = indexed(collection)
+    assert summary.indexed == 3
+
+
+def test_collections_reopen_with_their_data(tmp_path, corpus):
+    from app.docs import CollectionNotFoundError, DocsLibrary
+
+    with DocsLibrary(tmp_path / "idx") as lib:
+        lib.create("Ünïcode / name").add([corpus / "care.md"])
+        lib.get("Ünïcode / name").index()
+    with DocsLibrary(tmp_path / "idx") as lib:
+        assert lib.names() == ["Ünïcode / name"]
+        assert lib.get("Ünïcode / name").stats()["indexed"] == 1
+        lib.delete("Ünïcode / name")
+        assert lib.names() == []
+        with pytest.raises(CollectionNotFoundError):
+            lib.get("Ünïcode / name")
+
+
+def test_pause_then_resume_finishes_everything(library, tmp_path):
+    folder = tmp_path / "few"
+    folder.mkdir()
+    for i in range(4):
+        (folder / f"n{i}.md").write_text(f"# Note {i}\n\nThe owl number {i} hoots.")
+    collection = library.create("Few")
+    collection.add([folder])
     worker, control, events, paused = start_pausing_at(collection, 2)
     assert paused.wait(10) and control.paused
     control.resume()
