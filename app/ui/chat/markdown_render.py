@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+import pygments
 from markdown_it import MarkdownIt
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
@@ -22,7 +23,9 @@ from app.ui.common.theme import Colors
 
 COPY_SCHEME = "copy-code"
 MONO_FAMILY = "'DejaVu Sans Mono', 'Menlo', 'Consolas', monospace"
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+_FENCE_OPEN = re.compile(r"^( {0,3})(`{3,}|~{3,})(.*)$")
+_FENCE_CLOSE = re.compile(r"^ {0,3}(`{3,}|~{3,})[ \t\r]*$")
+_HEADING = re.compile(r"^#{1,6}(?:[ \t]|$)")
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,20 @@ def highlight_code(code: str, lang: str, c: Colors) -> str:
     """HTML spans for ``code`` highlighted as ``lang`` (plain text when unknown)."""
     if not lang:
         return html.escape(code)
-    out = highlight(code, _lexer(lang.lower()), _formatter(c.pygments_style))
+    return _strip_background(highlight(code, _lexer(lang.lower()), _formatter(c.pygments_style)))
+
+
+def lexer_for(lang: str):
+    """The Pygments lexer ``highlight_code`` uses for ``lang`` (None: plain text)."""
+    return _lexer(lang.lower()) if lang else None
+
+
+def token_html(ttype, text: str, c: Colors) -> str:
+    """``text`` as ``highlight_code`` writes a token of type ``ttype``."""
+    return _strip_background(pygments.format([(ttype, text)], _formatter(c.pygments_style)))
+
+
+def _strip_background(out: str) -> str:
     # Pygments may paint a background per token; the block's own background looks cleaner.
     return re.sub(r"background-color: ?#[0-9a-fA-F]{3,8};? ?", "", out)
 
@@ -107,16 +123,43 @@ class MarkdownRenderer:
 def _fence(renderer, tokens, idx, options, env) -> str:
     token = tokens[idx]
     c = env["colors"]
-    lang = token.info.strip().split(maxsplit=1)[0] if token.info.strip() else ""
     index = env["code_index"]
     env["code_index"] = index + 1
-    code = token.content.rstrip("\n")
-    body = highlight_code(code, lang, c).rstrip("\n").replace("\n", "<br>")
-    label = html.escape(lang) if lang else "code"
+    lang = fence_language(token.info)
+    body = highlight_code(token.content.rstrip("\n"), lang, c).rstrip("\n").replace("\n", "<br>")
+    return code_block_html(body, lang, index, c)
+
+
+def code_block_html(body: str, lang: str, index: int, c: Colors) -> str:
+    """A code block: its header row, then ``body`` (highlighted HTML) in a ``pre``."""
+    return (
+        code_table_open(c)
+        + code_header_row(lang, index, c)
+        + f'<tr><td style="background-color: {c.code_bg}; padding: 10px 12px; '
+        f'border-color: {c.code_border};">'
+        f'<pre style="font-family: {MONO_FAMILY};">{body}</pre>'
+        f"</td></tr></table>\n"
+    )
+
+
+def fence_language(info: str) -> str:
+    """The language named by a fence's info string ("" when none)."""
+    return info.strip().split(maxsplit=1)[0] if info.strip() else ""
+
+
+def code_table_open(c: Colors, margin_bottom: int = 12) -> str:
+    """The opening tag of a code block's table (header row, then the code)."""
     return (
         f'<table width="100%" cellspacing="0" cellpadding="0" border="1" '
         f'style="border-color: {c.code_border}; border-style: solid; '
-        f'border-collapse: collapse; margin-top: 2px; margin-bottom: 12px;">'
+        f'border-collapse: collapse; margin-top: 2px; margin-bottom: {margin_bottom}px;">'
+    )
+
+
+def code_header_row(lang: str, index: int, c: Colors) -> str:
+    """A code block's header row: its language and the ``copy-code:index`` link."""
+    label = html.escape(lang) if lang else "code"
+    return (
         f'<tr><td style="background-color: {c.code_header_bg}; padding: 5px 10px; '
         f'border-color: {c.code_border};">'
         f'<table width="100%" cellspacing="0" cellpadding="0" border="0"><tr>'
@@ -124,10 +167,6 @@ def _fence(renderer, tokens, idx, options, env) -> str:
         f'<td align="right"><a href="{COPY_SCHEME}:{index}" '
         f'style="color: {c.muted}; font-size: small; text-decoration: none;">Copy</a>'
         f"</td></tr></table></td></tr>"
-        f'<tr><td style="background-color: {c.code_bg}; padding: 10px 12px; '
-        f'border-color: {c.code_border};">'
-        f'<pre style="font-family: {MONO_FAMILY};">{body}</pre>'
-        f"</td></tr></table>\n"
     )
 
 
@@ -167,30 +206,63 @@ def _hr(renderer, tokens, idx, options, env) -> str:
     return f'<hr style="color: {env["colors"].border};">\n'
 
 
-def settled_length(text: str) -> int:
-    """Length of the prefix of streaming ``text`` made of finished Markdown blocks.
+@dataclass
+class Fence:
+    """A fenced code block in streaming Markdown, as offsets into the text."""
 
-    A block is finished once a blank line follows it outside any open code fence, so while a
-    reply streams only the text after this point needs rendering again.
+    start: int  # the opening line
+    body: int  # the first line of code
+    marker: str  # "`" or "~"
+    length: int  # of the opening marker
+    indent: int  # of the opening line (removed from the code lines, as CommonMark does)
+    lang: str
+    body_end: int | None = None  # the closing line, once read
+    end: int | None = None  # just after the closing line
+
+
+class BlockSplitter:
+    """Where streaming Markdown's finished blocks end, reading each complete line once.
+
+    ``settled`` is the end of the finished blocks: a blank line outside a code fence, a fence's
+    closing line, or an ATX heading ends a block, and a fence opening at the margin ends the block
+    before it (CommonMark lets fences and headings interrupt a paragraph, list, quote or table,
+    so rendering both sides apart gives the same HTML). ``fence`` is the open code fence, if any.
     """
-    settled = 0
-    pos = 0
-    fence: str | None = None
-    for line in text.splitlines(keepends=True):
-        end = pos + len(line)
-        if not line.endswith("\n"):
-            break  # the last line is still being written
-        match = _FENCE.match(line)
-        if fence is None and match:
-            fence = match.group(1)[0] * len(match.group(1))
-        elif (
-            fence is not None
-            and line.strip().startswith(fence)
-            and not line.strip(fence[0]).strip()
-        ):
-            fence = None
-            settled = end
-        elif fence is None and not line.strip():
-            settled = end
-        pos = end
-    return settled
+
+    def __init__(self) -> None:
+        self.settled = 0
+        self.scanned = 0  # end of the last complete line read
+        self.fence: Fence | None = None
+        self.closed: Fence | None = None  # the fence closed most recently
+
+    def feed(self, text: str) -> BlockSplitter:
+        """Read the complete lines of ``text`` (the whole stream so far) not read yet."""
+        pos = self.scanned
+        while (newline := text.find("\n", pos)) >= 0:
+            self._line(text[pos:newline], pos, newline + 1)
+            pos = newline + 1
+        self.scanned = pos
+        return self
+
+    def _line(self, line: str, pos: int, end: int) -> None:
+        fence = self.fence
+        if fence is not None:
+            match = _FENCE_CLOSE.match(line)
+            if match and match[1][0] == fence.marker and len(match[1]) >= fence.length:
+                fence.body_end, fence.end = pos, end
+                self.fence, self.closed, self.settled = None, fence, end
+            return
+        match = _FENCE_OPEN.match(line)
+        if match and not (match[2][0] == "`" and "`" in match[3]):
+            if not match[1]:
+                self.settled = pos
+            self.fence = Fence(
+                pos, end, match[2][0], len(match[2]), len(match[1]), fence_language(match[3])
+            )
+        elif not line.strip(" \t\r") or _HEADING.match(line):
+            self.settled = end
+
+
+def settled_length(text: str) -> int:
+    """Length of the prefix of streaming ``text`` made of finished Markdown blocks."""
+    return BlockSplitter().feed(text).settled

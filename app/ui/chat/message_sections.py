@@ -2,9 +2,11 @@
 its clock) and ``AnswerSection`` (the Markdown answer, rendered incrementally while it streams);
 and ``ViewContext``, what every message widget needs to draw itself.
 
-Thinking is appended as plain text; the answer is split into finished Markdown blocks, each
-rendered once into its own view, plus a short live tail that is re-rendered per flush. When the
-reply ends everything is merged into one view (so selection spans the whole answer).
+Thinking is appended as plain text; the answer is split (``BlockSplitter``) into finished
+Markdown blocks, each rendered once into its own view, plus a short live tail that is rendered
+again per flush. A code block open at the start of the tail streams into a ``CodeStreamView``
+instead, which appends each finished line once, so a flush costs the same at line 5 and 500.
+When the reply ends everything is merged into one view (so selection spans the whole answer).
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from PySide6.QtWidgets import QFrame, QToolButton, QVBoxLayout, QWidget
 
 from app.ui.common.theme import Colors
 
-from .markdown_render import COPY_SCHEME, MarkdownRenderer, document_css, settled_length
+from .code_stream import CodeStreamView
+from .markdown_render import COPY_SCHEME, BlockSplitter, Fence, MarkdownRenderer, document_css
 from .text_views import RichTextView
 
 THINKING_MAX_HEIGHT = 280
@@ -156,9 +159,12 @@ class AnswerSection(QWidget):
         self._layout.setContentsMargins(0, 0, 0, 0)
         self._layout.setSpacing(0)
         self._source = ""
+        self._splitter = BlockSplitter()
         self._settled = 0
         self._settled_code_blocks = 0
-        self._chunks: list[RichTextView] = []
+        self._chunks: list[RichTextView | CodeStreamView] = []
+        self._code: CodeStreamView | None = None  # the open code block streaming line by line
+        self._code_fence: Fence | None = None
         self._tail: RichTextView | None = None
         self._tail_source = ""
         self._main = self._new_view()
@@ -169,7 +175,14 @@ class AnswerSection(QWidget):
         return self._source
 
     def views(self) -> list[RichTextView]:
-        return [self._main, *self._chunks] + ([self._tail] if self._tail else [])
+        """Every text view of the answer, top to bottom."""
+        views = [self._main]
+        for part in [*self._chunks, self._code]:
+            if isinstance(part, CodeStreamView):
+                views.extend(part.views())
+            elif part is not None:
+                views.append(part)
+        return views + ([self._tail] if self._tail else [])
 
     def _new_view(self) -> RichTextView:
         view = RichTextView(self)
@@ -182,10 +195,13 @@ class AnswerSection(QWidget):
         """Show ``text`` fully rendered in a single view (drops streaming chunks)."""
         self._source = text
         self._settled = len(text)
-        for view in self._chunks + ([self._tail] if self._tail else []):
-            self._layout.removeWidget(view)
-            view.deleteLater()
+        for part in [*self._chunks, self._code, self._tail]:
+            if part is not None:
+                self._layout.removeWidget(part)
+                part.hide()
+                part.deleteLater()
         self._chunks.clear()
+        self._code = self._code_fence = None
         self._tail = None
         self._tail_source = ""
         self._main.setHtml(self._ctx.renderer.render(text).html if text else "")
@@ -193,35 +209,77 @@ class AnswerSection(QWidget):
 
     def begin_stream(self) -> None:
         self.set_markdown("")
+        self._splitter = BlockSplitter()
         self._settled = 0
         self._settled_code_blocks = 0
 
     def append(self, text: str) -> None:
-        """Add streamed text: renders newly finished blocks once, then the live tail."""
+        """Add streamed text: finished blocks are rendered once and appended, an open code
+        block grows line by line, and only a short live tail is rendered again."""
         self._source += text
-        renderer = self._ctx.renderer
-        end = self._settled + settled_length(self._source[self._settled :])
-        if end > self._settled:
-            rendered = renderer.render(self._source[self._settled : end], self._settled_code_blocks)
-            self._settled_code_blocks += rendered.code_blocks
-            self._settled = end
-            chunk = self._new_view()
-            chunk.setHtml(rendered.html)
-            self._chunks.append(chunk)
-            self._layout.insertWidget(len(self._chunks), chunk)
-        tail = self._source[self._settled :]
-        if tail != self._tail_source:
-            self._tail_source = tail
-            if self._tail is None:
-                self._tail = self._new_view()
-                self._layout.addWidget(self._tail)
-            html = renderer.render(tail, self._settled_code_blocks).html if tail.strip() else ""
-            self._tail.setHtml(html)
-            self._tail.setVisible(bool(html))
+        split = self._splitter.feed(self._source)
+        fence = self._code_fence
+        if fence is not None and fence.end is not None:  # the streaming code block closed
+            self._code.update_code(self._fence_code(fence, fence.body_end))
+            self._chunks.append(self._code)
+            self._code = self._code_fence = None
+            self._settled = fence.end
+            self._settled_code_blocks += 1
+        if split.settled > self._settled:
+            self._add_chunk(self._source[self._settled : split.settled])
+        fence = split.fence
+        if fence is not None and fence.start == self._settled:
+            self._stream_code(fence)
+        else:
+            self._render_tail(self._source[self._settled :])
 
     def finish_stream(self) -> None:
         """Merge the streamed chunks into one fully rendered view."""
         self.set_markdown(self._source)
+
+    def _add_chunk(self, text: str) -> None:
+        self._settled += len(text)
+        if not text.strip():
+            return  # blank lines between blocks: nothing to draw
+        rendered = self._ctx.renderer.render(text, self._settled_code_blocks)
+        self._settled_code_blocks += rendered.code_blocks
+        chunk = self._new_view()
+        chunk.setHtml(rendered.html)
+        self._chunks.append(chunk)
+        self._layout.insertWidget(len(self._chunks), chunk)
+
+    def _stream_code(self, fence: Fence) -> None:
+        if self._code is None:
+            ctx = self._ctx
+            self._code = CodeStreamView(
+                fence.lang, self._settled_code_blocks, ctx.colors, ctx.css, self
+            )
+            self._code.anchorClicked.connect(self._on_anchor)
+            self._code_fence = fence
+            self._layout.insertWidget(len(self._chunks) + 1, self._code)
+            self._render_tail("")
+        self._code.update_code(self._fence_code(fence, len(self._source)))
+
+    def _fence_code(self, fence: Fence, end: int) -> str:
+        """The code of ``fence`` up to ``end``, without the fence's own indentation."""
+        code = self._source[fence.body : end]
+        if fence.indent:
+            code = "\n".join(_dedent(line, fence.indent) for line in code.split("\n"))
+        return code
+
+    def _render_tail(self, tail: str) -> None:
+        if tail == self._tail_source:
+            return
+        self._tail_source = tail
+        if self._tail is None:
+            if not tail:
+                return
+            self._tail = self._new_view()
+            self._layout.addWidget(self._tail)
+        renderer = self._ctx.renderer
+        html = renderer.render(tail, self._settled_code_blocks).html if tail.strip() else ""
+        self._tail.setHtml(html)
+        self._tail.setVisible(bool(html))
 
     @Slot(QUrl)
     def _on_anchor(self, url: QUrl) -> None:
@@ -233,3 +291,9 @@ class AnswerSection(QWidget):
                 self.copied.emit()
         elif url.scheme() in ("http", "https", "mailto"):
             QDesktopServices.openUrl(url)
+
+
+def _dedent(line: str, indent: int) -> str:
+    """``line`` without up to ``indent`` leading spaces."""
+    spaces = len(line) - len(line.lstrip(" "))
+    return line[min(spaces, indent) :]
