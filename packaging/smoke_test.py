@@ -2,8 +2,9 @@
 
 `--self-test --json` must pass and name the CPU variant it chose, and pass again on the
 AVX2-only and the baseline x86-64 variants; `info` and `chat --json` answer with a tiny model;
-started with no display and no Qt platform, the app says so in one line and names the terminal
-chat (exit code 3), instead of Qt's abort.
+`serve` answers an OpenAI-style request on loopback; started with no display and no Qt
+platform, the app says so in one line and names the terminal chat (exit code 3), instead of
+Qt's abort.
 
 Usage: python packaging/smoke_test.py dist/QwQDesktop
 """
@@ -15,12 +16,41 @@ import os
 import subprocess
 import sys
 import tempfile
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from app.selftest.tiny_model import ANSWER_SCRIPT, TinyModelSpec, write_tiny_gguf  # noqa: E402
+
+
+def check_serve(exe: Path, model: Path, env: dict) -> None:
+    """`qwq-desktop serve` answers an OpenAI-style request on loopback (uvicorn in the bundle)."""
+    proc = subprocess.Popen(
+        [str(exe), "serve", "--model", str(model), "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        line = proc.stdout.readline()  # "Serving MODEL at http://127.0.0.1:PORT/v1"
+        assert line.startswith("Serving "), line + proc.stderr.read()
+        served, url = line.removeprefix("Serving ").rsplit(" at ", 1)
+        url = url.strip().rstrip("/")
+        body = json.dumps(
+            {"model": served, "messages": [{"role": "user", "content": "Capital?"}], "seed": 1}
+        ).encode()
+        request = urllib.request.Request(
+            url + "/chat/completions", body, {"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=120) as response:
+            reply = json.loads(response.read())
+        assert reply["choices"][0]["message"]["content"] == "Paris", reply
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
 
 
 def main(bundle: str) -> int:
@@ -57,6 +87,7 @@ def main(bundle: str) -> int:
             test = run("--self-test", "--json", environ=forced)
             llama = next(c for c in json.loads(test.stdout)["checks"] if c["name"] == "llama.cpp")
             assert test.returncode == 0 and llama["details"]["cpu_variant"] == lower, test.stdout
+        check_serve(exe, model, env)
         if sys.platform.startswith("linux"):
             bare = {k: v for k, v in env.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
             bare.pop("QT_QPA_PLATFORM")
