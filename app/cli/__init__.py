@@ -2,7 +2,8 @@
 
 One package for the whole command line: ``main`` (this module) parses the arguments and hands
 each command to its module: ``chat`` (terminal chat), ``info`` (a model's facts and memory
-plan), ``models`` (list, download, verify, remove, recommend, import, search, files), and
+plan), ``models`` (list, download, verify, remove, recommend, import, search, files), ``docs``
+(document collections: add, update, search, list, remove), and
 ``quantize`` (the quantisation tool's own CLI, ``quantize.cli``). ``support`` prints errors.
 No subcommand starts the desktop app (``app.ui.launch.run_gui``). ``python -m app.cli`` and
 ``python -m app`` are the same command.
@@ -35,11 +36,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     from .chat import add_chat_parser
+    from .docs import add_docs_parser
     from .info import add_info_parser
     from .models import add_models_parser
     from .serve import add_serve_parser
 
     add_chat_parser(sub)
+    add_docs_parser(sub)
     add_info_parser(sub)
     add_models_parser(sub)
     add_serve_parser(sub)

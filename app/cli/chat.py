@@ -1,4 +1,8 @@
-"""`qwq-desktop chat --model FILE`: streamed terminal chat, or one JSON answer (--prompt --json)."""
+"""`qwq-desktop chat --model FILE`: streamed terminal chat, or one JSON answer (--prompt --json).
+
+``--docs COLLECTION`` grounds ``--prompt`` in a document collection (``app.docs.answer``): the
+model sees numbered sources, and the answer (JSON: ``sources``) lists them as cited.
+"""
 
 from __future__ import annotations
 
@@ -23,6 +27,7 @@ from app.engine import (
 from app.engine.chat_format import formatter_for, prompt_as_seen
 from app.engine.sampling import preset_for
 from app.engine.speculative import DRAFT_MODES
+from app.errors import UserFacingError
 
 from .support import report_error
 
@@ -35,6 +40,13 @@ def add_chat_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--prompt", help="answer this one message and exit")
     p.add_argument("--system", default=None, help="system prompt")
     p.add_argument("--history", type=Path, help="JSON list of earlier {role, content} messages")
+    p.add_argument(
+        "--docs",
+        metavar="COLLECTION",
+        action="append",
+        help="with --prompt: answer from this document collection (qwq-desktop docs add); "
+        "may be given more than once",
+    )
     p.add_argument(
         "--json", action="store_true", help="with --prompt: print answer, thinking, stats"
     )
@@ -116,8 +128,39 @@ def load_history(path: Path | None) -> list[dict]:
 def run_chat(args: argparse.Namespace) -> int:
     try:
         return _run_chat(args)
-    except EngineError as exc:
+    except UserFacingError as exc:
         return report_error(exc)
+
+
+def _check_docs(args: argparse.Namespace) -> None:
+    """Refuse --docs without --prompt, or naming a collection that does not exist (before the
+    model is loaded)."""
+    if not args.docs:
+        return
+    if args.prompt is None:
+        raise EngineError("--docs needs --prompt", 'add --prompt "your question"')
+    with _open_library() as library:
+        for name in args.docs:
+            library.get(name)  # CollectionNotFoundError names the collections there are
+
+
+def _open_library():
+    from app.docs import DocsLibrary
+    from app.paths import app_paths
+
+    return DocsLibrary(app_paths().ensure().docs_index_dir)
+
+
+def _grounded(args: argparse.Namespace, history: list[dict], n_ctx: int):
+    """The messages for ``--prompt`` grounded in ``--docs`` and their context (sources)."""
+    from app.docs.answer import context_budget, grounded_messages, history_tokens, prepare_context
+
+    budget = context_budget(n_ctx, history_tokens(history), args.max_tokens or 4096)
+    with _open_library() as library:
+        context = prepare_context(library, args.docs, args.prompt, budget)
+    if context.notice:
+        print(context.notice, file=sys.stderr)
+    return grounded_messages(history, context), context
 
 
 def _run_chat(args: argparse.Namespace) -> int:
@@ -125,9 +168,12 @@ def _run_chat(args: argparse.Namespace) -> int:
     if args.system is not None:
         history = [m for m in history if m["role"] != "system"]
         history.insert(0, {"role": "system", "content": args.system})
+    _check_docs(args)
     if args.print_prompt:
         facts = read_model_facts(args.model)
         messages = history + ([{"role": "user", "content": args.prompt}] if args.prompt else [])
+        if args.docs:
+            messages = _grounded(args, history, args.ctx or facts.context_length)[0]
         rendered = formatter_for(facts).render(messages, add_generation_prompt=bool(args.prompt))
         sys.stdout.write(prompt_as_seen(facts, rendered))
         sys.stdout.flush()
@@ -144,8 +190,12 @@ def _run_chat(args: argparse.Namespace) -> int:
     engine.draft_mode = args.draft
     try:
         params = sampling_from_args(args, preset_for(engine.facts))
+        if args.prompt is not None and args.docs:
+            messages, context = _grounded(args, history, engine.n_ctx)
+            return _answer_once(engine, messages, params, args.json, context)
         if args.prompt is not None:
-            return _answer_once(engine, history, args.prompt, params, as_json=args.json)
+            messages = [*history, {"role": "user", "content": args.prompt}]
+            return _answer_once(engine, messages, params, as_json=args.json)
         return _interactive(engine, history, params)
     finally:
         engine.close()
@@ -182,14 +232,19 @@ def _stream(engine: ChatEngine, messages: list[dict], params: SamplingParams, on
             return event.result
 
 
-def _answer_once(engine, history, prompt, params, as_json: bool) -> int:
-    messages = [*history, {"role": "user", "content": prompt}]
+def _answer_once(engine, messages, params, as_json: bool, context=None) -> int:
     printer = None if as_json else _Printer(sys.stdout)
     result = _stream(engine, messages, params, printer.on_event if printer else lambda e: None)
     if as_json:
-        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
-    else:
-        printer.end(result)
+        data = result.to_dict()
+        if context is not None:
+            data["sources"] = context.sources_json()
+            data["docs_notice"] = context.notice
+        print(json.dumps(data, ensure_ascii=False, indent=2))
+        return 0
+    printer.end(result)
+    for source in context.sources if context is not None else ():
+        print(f"[{source.number}] {source.label()}  (score {source.score:.3f})")
     return 0
 
 

@@ -2,7 +2,7 @@
 
 Wire into the main parser with ``add_docs_parser(subparsers)``; the parsed namespace's
 ``func(args)`` runs the command and returns the exit code. Standalone: ``python -m
-app.docs.cli list``. Progress and errors go to stderr, results to stdout. Exit codes: 0 done
+app.cli.docs list``. Progress and errors go to stderr, results to stdout. Exit codes: 0 done
 (for ``add``/``update``: every file indexed or reported), 1 a run-wide failure (embedder,
 disk), 2 a usage problem (unknown collection, wrong embedder), 130 interrupted (files finished
 before stay indexed). The index lives in ``app_paths().docs_index_dir`` ($QWQ_DESKTOP_HOME).
@@ -15,14 +15,14 @@ import json
 import sys
 from pathlib import Path
 
+from app.docs import events as ev
+from app.docs.errors import CollectionNotFoundError, EmbedderMismatchError
+from app.docs.fusion import METHODS
+from app.docs.installed import installed_embedder
+from app.docs.library import DocsLibrary
 from app.errors import UserFacingError
 from app.paths import app_paths
 from quantize.errors import print_error
-
-from . import events as ev
-from .errors import CollectionNotFoundError, EmbedderMismatchError
-from .fusion import METHODS
-from .library import DocsLibrary
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -73,21 +73,6 @@ def add_docs_parser(subparsers: argparse._SubParsersAction) -> argparse.Argument
 
 def open_library() -> DocsLibrary:
     return DocsLibrary(app_paths().ensure().docs_index_dir)
-
-
-def installed_embedder() -> str | None:
-    """The embedding GGUF installed through the model manager, if any."""
-    try:
-        from app.models.registry import ModelRegistry
-
-        models = ModelRegistry().list()
-    except (UserFacingError, OSError, ValueError):
-        return None
-    encoders = ("bert", "nomic-bert", "jina-bert-v2", "modern-bert")
-    for model in models:
-        if model.exists and (model.architecture or "").lower() in encoders:
-            return model.path
-    return None
 
 
 class _Progress:
@@ -234,7 +219,7 @@ def guarded(command):
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m app.docs.cli COMMAND ...`` (the same as ``qwq-desktop docs ...``)."""
+    """``python -m app.cli.docs COMMAND ...`` (the same as ``qwq-desktop docs ...``)."""
     parser = argparse.ArgumentParser(prog="qwq-desktop")
     add_docs_parser(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(["docs", *(argv if argv is not None else sys.argv[1:])])

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from app.docs.cli import add_docs_parser
+from app.cli.docs import add_docs_parser
 
 
 def run(argv, capsys):

@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_importing_app_docs_loads_no_qt():
     code = (
-        "import sys, app.docs, app.docs.cli, app.docs.answer, app.docs.pdf, app.docs.office, "
+        "import sys, app.docs, app.docs.answer, app.docs.pdf, app.docs.office, "
         "app.docs.html_reader, app.docs.catalogue\n"
         "assert not [m for m in sys.modules if m.startswith(('PySide6', 'shiboken6'))]"
     )
