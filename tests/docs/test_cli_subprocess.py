@@ -11,27 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.docs.makers import write_pdf
+from tests.docs.manuals import PUMP, write_pdfs
 
 ROOT = Path(__file__).resolve().parents[2]
-FILLER = (
-    "This page covers routine matters of the appliance in general terms: packaging, casing "
-    "colour, the accessories in the box and the cardboard inserts that protect them."
-)
-PUMP = "The coolant pump must be replaced every 4000 operating hours."
-FUSE = "The main fuse is rated at 16 amperes and sits behind the left panel."
-
-
-def write_pdfs(folder: Path) -> Path:
-    """Three manuals of eight pages; the pump fact on page 3 of b.pdf, the fuse on page 6 of
-    c.pdf (too much to give whole in a small context, so passages are retrieved)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, facts in (("a.pdf", {}), ("b.pdf", {3: PUMP}), ("c.pdf", {6: FUSE})):
-        pages = [f"{FILLER} {FILLER} Section {n} of {name}." for n in range(1, 9)]
-        for page, fact in facts.items():
-            pages[page - 1] += " " + fact
-        write_pdf(folder / name, pages)
-    return folder
 
 
 def cli(home: Path, *args: str, timeout: float = 180) -> subprocess.CompletedProcess:

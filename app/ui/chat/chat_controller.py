@@ -5,6 +5,11 @@ here. A reply is a turn job (``EngineSession.start_turn``): the controller liste
 it started, so a stopped or replaced turn can never touch the reply shown now. Streamed text is
 buffered and flushed to the last message widget once per frame; after Stop, what the view
 shows is what is saved. Messages and errors go to the window's ``NoticeBridge``.
+
+Document collections attached to the conversation (kept in the store; for a chat not yet
+saved, kept here until its first message) ground each turn: the engine thread searches them
+(``EngineSession.start_turn(grounding=...)``), the reply shows its numbered sources, and a
+click on one asks for the source panel (``sourceRequested(Source)``).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from dataclasses import replace
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
+from app.docs.answer import GroundedContext, message_sources
 from app.errors import UserFacingError
 from app.settings import AppSettings, ConversationSettings
 from app.store import ConversationStore, Message, StoreError
@@ -103,6 +109,8 @@ class ChatController(QObject):
     currentChanged = Signal(object)  # Conversation | None
     speedChanged = Signal(object)  # tokens/s or None
     contextChanged = Signal(int, int)  # used tokens, n_ctx
+    attachedChanged = Signal(list)  # the open chat's document collections
+    sourceRequested = Signal(object)  # app.docs.answer.Source of a clicked citation
 
     def __init__(
         self,
@@ -123,6 +131,8 @@ class ChatController(QObject):
         self._stream = StreamBuffer(self)
         self._streaming_id: int | None = None
         self.turn: Job | None = None  # the turn streaming into the view
+        self.docs_library = None  # app.docs.DocsLibrary (set by the window): grounding on
+        self.pending_collections: list[str] = []  # attached before the chat is saved
         view.actionRequested.connect(self._on_action)
         view.siblingRequested.connect(self.switch_sibling)
         view.editSubmitted.connect(self.edit_and_resend)
@@ -155,11 +165,54 @@ class ChatController(QObject):
 
     # -- conversations ------------------------------------------------------------------------
 
+    def collections(self) -> list[str]:
+        """The document collections the open chat answers from."""
+        if self.conv_id is None:
+            return list(self.pending_collections)
+        try:
+            return self.store.attached_collections(self.conv_id)
+        except StoreError:
+            return []
+
+    @Slot(list)
+    @guarded("attaching documents to the chat")
+    def set_collections(self, names: list[str]) -> None:
+        """Answer the open chat from ``names`` (kept in the store once the chat exists)."""
+        if self.conv_id is None:
+            self.pending_collections = list(dict.fromkeys(names))
+        else:
+            self.store.set_attached_collections(self.conv_id, list(names))
+        self.attachedChanged.emit(self.collections())
+
+    def attach_collection(self, name: str) -> None:
+        """Add one collection to the open chat's (no-op if attached)."""
+        current = self.collections()
+        if name not in current:
+            self.set_collections([*current, name])
+
+    def ensure_conversation(self, title: str) -> int:
+        """The open conversation's id, creating it (titled ``title``) when the chat is new."""
+        if self.conv_id is None:
+            self._create_conversation(title)
+            self.conversationsChanged.emit()
+        return self.conv_id
+
+    def _create_conversation(self, title: str) -> None:
+        """Save the new chat, with the collections attached to it before it existed."""
+        conv = self.store.create_conversation(title_from(title))
+        self.conv_id = conv.id
+        if self.pending_collections:
+            self.store.set_attached_collections(conv.id, self.pending_collections)
+            self.pending_collections = []
+        self.currentChanged.emit(conv)
+
     def open_conversation(self, conv_id: int | None) -> None:
         """Show a conversation (None: a fresh, not yet saved chat)."""
         if self.generating:
             self.stop()
         self.conv_id = conv_id
+        self.pending_collections = []
+        self.attachedChanged.emit(self.collections())
         if conv_id is None:
             self.view.set_messages([])
             self.currentChanged.emit(None)
@@ -206,9 +259,7 @@ class ChatController(QObject):
             self.stop()
         try:
             if self.conv_id is None:
-                conv = self.store.create_conversation(title_from(text))
-                self.conv_id = conv.id
-                self.currentChanged.emit(conv)
+                self._create_conversation(text)
             user = self.store.add_message(self.conv_id, "user", text)
         except StoreError as exc:
             self.notices.report(exc)
@@ -276,7 +327,11 @@ class ChatController(QObject):
         self._streaming_id = reply.id
         self._stream.start(widget)
         system = self.conversation_settings().system_prompt
-        job = self.engine.start_turn(reply.id, prompt_messages(history, system), self.sampling())
+        names = self.collections() if self.docs_library is not None else []
+        grounding = (self.docs_library, names) if names else None
+        job = self.engine.start_turn(
+            reply.id, prompt_messages(history, system), self.sampling(), grounding
+        )
         job.yielded.connect(self._on_turn_item)
         job.finished.connect(self._on_turn_finished)
         job.errored.connect(self._on_turn_failed)
@@ -320,6 +375,9 @@ class ChatController(QObject):
     def _on_turn_item(self, item: object) -> None:
         if isinstance(item, Deltas):
             self._stream.add(item.pieces)
+        elif isinstance(item, GroundedContext):
+            if self._stream.widget is not None:
+                self._stream.widget.citations.show_sources(list(item.sources), item.notice)
         else:  # app.engine.ContextNotice
             dropped = len(item.dropped_indices)
             self.notices.show(
@@ -367,6 +425,15 @@ class ChatController(QObject):
             self.regenerate(message_id)
         elif action == "delete":
             self.delete_message(message_id)
+        elif action.startswith("source:"):
+            self.open_source(message_id, int(action.split(":", 1)[1]))
+
+    def open_source(self, message_id: int, number: int) -> None:
+        """Ask for the source panel on source ``number`` of a reply (``sourceRequested``)."""
+        for source in message_sources(self.store.get_message(message_id)):
+            if source.number == number:
+                self.sourceRequested.emit(source)
+                return
 
     def delete_message(self, message_id: int) -> None:
         """Delete a message and the replies below it."""

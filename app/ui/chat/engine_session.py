@@ -12,6 +12,10 @@ Rules that keep the GUI smooth and correct:
 * The turn persists the streamed reply itself through ``StreamingSaver`` (saved at least every
   second), so a busy or killed GUI loses at most a second of text. After Stop, ``save_reply``
   (queued behind the turn, so it writes last) stores exactly what the view shows.
+* A turn with attached document collections (``grounding``: the library and the names) is
+  grounded on this thread before generating (``app.docs.answer``: search, numbered sources,
+  the grounded prompt); its first item is the ``GroundedContext``, and the sources (or the
+  "nothing relevant" notice) are stored with the reply's stats.
 * A load reports llama.cpp's progress (at most one ``modelLoadProgress`` per ~50 ms) and stops
   at the next report once its job is aborted: by Cancel, by a newer load, or by shutdown,
   which therefore never waits for a big model to finish loading.
@@ -199,13 +203,16 @@ class EngineSession(QObject):
         self.load_job.abort()
         return True
 
-    def start_turn(self, message_id: int, messages: list[dict], params: object) -> Job:
+    def start_turn(
+        self, message_id: int, messages: list[dict], params: object, grounding=None
+    ) -> Job:
         """Stream a reply into ``message_id`` (a generator job yielding ``Deltas`` and
         ``ContextNotice``s, finishing with (TurnResult | None, stats)); stops any running
-        turn first."""
+        turn first. ``grounding`` (DocsLibrary, collection names) grounds the last user
+        message in those collections (a ``GroundedContext`` is yielded first)."""
         self.stop()
         self.turn_job = self.lane.submit(
-            partial(self._turn, message_id, messages, params), "generating the reply"
+            partial(self._turn, message_id, messages, params, grounding), "generating the reply"
         )
         return self.turn_job
 
@@ -313,7 +320,9 @@ class EngineSession(QObject):
             requested_gpu_layers=getattr(options, "n_gpu_layers", None),
         )
 
-    def _turn(self, message_id: int, messages: list[dict], params: Any, job: Job) -> Iterator:
+    def _turn(
+        self, message_id: int, messages: list[dict], params: Any, grounding: Any, job: Job
+    ) -> Iterator:
         engine = self._engine
         if engine is None:
             error = AppError("No model is loaded", "load a model first (File → Models…)")
@@ -326,10 +335,14 @@ class EngineSession(QObject):
             raise error
         saver = StreamingSaver(self._store, message_id)
         timing = _Timing()
+        context = None
         try:
+            if grounding is not None:
+                messages, context = _ground(engine, messages, params, grounding)
+                yield context
             result = yield from self._stream(engine, messages, params, job, saver, timing)
         except GeneratorExit:  # stopped between two items: what was generated is saved
-            self._finish_quietly(saver, "cancelled", timing.add_to({}))
+            self._finish_quietly(saver, "cancelled", _docs_stats(timing.add_to({}), context))
             raise
         except Exception as exc:
             error = as_user_error(exc, "generating the reply")
@@ -337,7 +350,7 @@ class EngineSession(QObject):
             raise error from exc
         stats = result.stats.to_dict() if result is not None else {}
         stats["model"] = engine.facts.name
-        timing.add_to(stats)
+        stats = _docs_stats(timing.add_to(stats), context)
         cancelled = job.aborting or stats.get("stop_reason") == "cancelled"
         saver.finish("cancelled" if cancelled else "complete", stats)  # its failure is the error
         return result, stats
@@ -392,3 +405,34 @@ class EngineSession(QObject):
         engine, self._engine = self._engine, None
         if engine is not None:
             engine.close()
+
+
+def _ground(engine, messages: list[dict], params: Any, grounding: tuple) -> tuple[list, Any]:
+    """The turn's messages grounded in the attached collections, and the context (engine
+    thread: searching embeds the question and reads the index)."""
+    from app.docs.answer import (
+        DEFAULT_ANSWER_TOKENS,
+        context_budget,
+        grounded_messages,
+        history_tokens,
+        prepare_context,
+    )
+
+    library, names = grounding
+    history, question = messages[:-1], str(messages[-1]["content"])
+    answer = getattr(params, "max_tokens", None) or DEFAULT_ANSWER_TOKENS
+    budget = context_budget(engine.n_ctx, history_tokens(history), answer)
+    context = prepare_context(library, list(names), question, budget)
+    return grounded_messages(history, context), context
+
+
+def _docs_stats(stats: dict, context: Any) -> dict:
+    """``stats`` with the context's numbered sources, or the notice that nothing matched."""
+    if context is None:
+        return stats
+    from app.docs.answer import with_sources
+
+    stats = with_sources(stats, context) or stats
+    if context.notice:
+        stats["docs_notice"] = context.notice
+    return stats

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from app.store import Message
 
+from .citations import CitationsBar
 from .message_sections import AnswerSection, ThinkingSection, ViewContext
 from .text_views import RichTextView
 
@@ -133,6 +134,7 @@ class MessageWidget(QFrame):
         self._notice.setWordWrap(True)
         self._notice.setObjectName("MutedLabel")
         self._layout.addWidget(self._notice)
+        self.citations = CitationsBar(self, self._layout)  # numbered sources (documents)
 
     def _build_actions(self, message: Message) -> None:
         row = QHBoxLayout()
@@ -195,6 +197,7 @@ class MessageWidget(QFrame):
             self.answer.set_markdown(message.content)
             self._set_notice(*status_notice(message.status, message.stats))
             self._stats.setText(format_stats(message.stats))
+            self.citations.show_for(message)
         self._update_siblings(message)
 
     def set_record(self, message: Message) -> None:
@@ -238,6 +241,7 @@ class MessageWidget(QFrame):
         self.answer.begin_stream()
         self._set_notice("", "muted")
         self._stats.setText("")
+        self.citations.show_for(None)
         self._set_actions_enabled(False)
 
     def append_stream(self, channel: str, text: str) -> None:
@@ -265,6 +269,7 @@ class MessageWidget(QFrame):
         self.message = _with(self.message, self.answer.source, self.thinking.text, status, stats)
         self._set_notice(*status_notice(status, stats))
         self._stats.setText(format_stats(stats))
+        self.citations.show_for(self.message)
         self._set_actions_enabled(True)
 
     def _set_actions_enabled(self, enabled: bool) -> None:

@@ -39,6 +39,7 @@ from app.ui.common.jobs import Job
 from app.ui.common.notices import Notice, NoticeBridge, guarded
 from app.ui.common.theme import Colors, apply_theme
 from app.ui.conversations.sidebar import Sidebar
+from app.ui.docs.feature import DocsFeature
 
 from .conversation_actions import ConversationActions
 from .menus import GET_MODEL_SHORTCUT, MODELS_SHORTCUT, build_menus
@@ -106,6 +107,7 @@ class MainWindow(QMainWindow):
         self.conversations = ConversationActions(self)
         self.models = ModelLoading(self)
         self.preferences = Preferences(self)
+        self.docs = DocsFeature(self)  # collections, the chat's documents, the source panel
         self._connect()
         build_menus(self)
         self.refresh_conversations()
@@ -332,6 +334,7 @@ class MainWindow(QMainWindow):
         self.status.stop_loading()
         self.model_pages.shutdown()
         self.engine.shutdown()
+        self.docs.shutdown()
         self.conversations.shutdown()
         self.models.lane.shutdown()
         try:

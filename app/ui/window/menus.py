@@ -43,6 +43,7 @@ def build_menus(window: MainWindow) -> None:
     add_action(window, file, "&Get a model…", window.show_first_run, GET_MODEL_SHORTCUT)
     add_action(window, file, "&Search the Hub…", window.show_hub_search, "Ctrl+Shift+H")
     add_action(window, file, "&Open model file…", window.models.choose_file, "Ctrl+O")
+    add_action(window, file, "&Documents…", window.docs.show_dialog, "Ctrl+Shift+D")
     file.addSeparator()
     add_action(
         window, file, "&Import chat…", window.conversations.choose_import_file, "Ctrl+Shift+I"
