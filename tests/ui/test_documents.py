@@ -53,7 +53,7 @@ def test_folder_of_pdfs_attached_asked_and_cited(answer_window, qtbot, pdfs, mon
     run = docs.manager.run("Manuals")
     docs.manager.pause("Manuals")  # before the lane reaches the first file
     qtbot.waitUntil(lambda: run.paused, timeout=WAIT_MS)
-    assert dialog.pause_button.text() == "Resume" and "Paused" in dialog.status.text()
+    assert dialog.pause_button.text() == "Resume" and "Paused 0 of 4" in dialog.status.text()
     shot(dialog, "documents-paused")
     dialog.pause_button.click()  # Resume
     wait_indexed(qtbot, docs.manager, "Manuals", 4)

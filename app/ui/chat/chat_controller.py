@@ -430,7 +430,11 @@ class ChatController(QObject):
 
     def open_source(self, message_id: int, number: int) -> None:
         """Ask for the source panel on source ``number`` of a reply (``sourceRequested``)."""
-        for source in message_sources(self.store.get_message(message_id)):
+        sources = message_sources(self.store.get_message(message_id))
+        widget = self._stream.widget
+        if not sources and widget is not None and widget.message.id == message_id:
+            sources = widget.citations.sources  # still streaming: not stored yet
+        for source in sources:
             if source.number == number:
                 self.sourceRequested.emit(source)
                 return

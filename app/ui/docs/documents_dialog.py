@@ -120,7 +120,7 @@ class DocumentsDialog(QDialog):
         self.files.setHeaderLabels(["File", "Status", "Pages", "Chunks", "Problem"])
         self.files.setRootIsDecorated(False)
         self.files.setColumnWidth(0, 220)
-        for column, width in ((1, 70), (2, 50), (3, 56)):
+        for column, width in ((1, 70), (2, 54), (3, 64)):
             self.files.setColumnWidth(column, width)
         rv.addWidget(self.files, 1)
         buttons = QHBoxLayout()

@@ -193,7 +193,9 @@ class DocsManager(QObject):
     def _on_event(self, event: ev.IndexEvent) -> None:
         state = self.runs.get(event.collection)
         if state is not None:
-            if isinstance(event, ev.IndexingProgress):
+            if isinstance(event, ev.IndexingStarted):
+                state.files_total = event.to_index
+            elif isinstance(event, ev.IndexingProgress):
                 state.fraction = event.fraction
                 state.files_done, state.files_total = event.files_done, event.files_total
                 state.current = event.current
