@@ -4,8 +4,9 @@ Tables: ``meta`` (name, embedder, chunking), ``roots`` (the files and folders th
 ``files`` (one row per file: size, mtime, sha256, status, or the error that stopped it),
 ``chunks`` (text, page, heading, float16 vector) and ``chunks_fts`` (FTS5 over chunk text and
 heading, Porter stemming, kept in step by triggers). A file's chunks and its ``files`` row
-change in one transaction, so a crash leaves every file either wholly indexed as before or
-wholly as after: a killed indexing run resumes with the files it had not committed.
+change in one transaction (indexing groups a few finished files per commit, ``indexer``), so a
+crash leaves every file either wholly indexed as before or wholly as after: a killed indexing
+run resumes with the files it had not committed.
 
 Thread safety: one connection per ``IndexDB``, serialised by a lock, as the conversation store
 does; readers in other processes (the CLI while the GUI indexes) see committed data (WAL).
