@@ -146,6 +146,7 @@ class RemoteEngine:
         if thread is not None:
             thread.join(5)
         if not loop.is_running():
+            loop.run_until_complete(loop.shutdown_asyncgens())
             loop.close()
 
     def _stream(self, messages, params, stop: threading.Event, cancel: threading.Event):
@@ -295,18 +296,20 @@ class RemoteEngine:
                     out.put(json.loads(await response.aread()))  # a server that never streams
                     out.put(_DONE)
                     return
-                async for event in httpx2.EventSource(response):
-                    if event.data.strip() == "[DONE]":
-                        out.put(_DONE)
-                        return
-                    chunk = json.loads(event.data)
-                    if isinstance(chunk, dict) and chunk.get("error"):
-                        raise RemoteServerError(
-                            f"{endpoint.host} failed in the middle of the reply: "
-                            f"{_said(chunk['error'])}",
-                            "the part received is kept; regenerate to try again",
-                        )
-                    out.put(chunk)
+                events = contextlib.aclosing(httpx2.EventSource(response).__aiter__())
+                async with events as sse:
+                    async for event in sse:
+                        if event.data.strip() == "[DONE]":
+                            out.put(_DONE)
+                            return
+                        chunk = json.loads(event.data)
+                        if isinstance(chunk, dict) and chunk.get("error"):
+                            raise RemoteServerError(
+                                f"{endpoint.host} failed in the middle of the reply: "
+                                f"{_said(chunk['error'])}",
+                                "the part received is kept; regenerate to try again",
+                            )
+                        out.put(chunk)
         except RemoteError as exc:
             out.put(exc)
         except httpx2.HTTPError as exc:

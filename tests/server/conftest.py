@@ -33,6 +33,7 @@ class Served:
     def __init__(self, server: ApiServer) -> None:
         self.server = server
         self.records: list = []
+        self.clients: list = []
         server.on_request = self.records.append
 
     @property
@@ -43,7 +44,9 @@ class Served:
         import openai
 
         key = api_key or self.server.config.api_key or "unused"
-        return openai.OpenAI(base_url=self.url, api_key=key, max_retries=0, **kwargs)
+        client = openai.OpenAI(base_url=self.url, api_key=key, max_retries=0, **kwargs)
+        self.clients.append(client)
+        return client
 
     def finished(self, path: str = "/v1/chat/completions") -> list:
         return [r for r in self.records if r.finished and r.path == path]
@@ -61,16 +64,18 @@ class Served:
 @pytest.fixture
 def serve():
     """serve(engine, **config) -> Served, on a free port; stopped after the test."""
-    servers: list[ApiServer] = []
+    made: list[Served] = []
 
     def start(engine, embeddings=None, **config) -> Served:
         server = ApiServer(engine, ServerConfig(port=0, **config), embeddings=embeddings)
         served = Served(server)
         server.start()
         assert server.wait_started(10)
-        servers.append(server)
+        made.append(served)
         return served
 
     yield start
-    for server in servers:
-        assert server.stop(10), "the server or one of its turns did not stop"
+    for served in made:
+        for client in served.clients:
+            client.close()
+        assert served.server.stop(10), "the server or one of its turns did not stop"

@@ -29,7 +29,7 @@ def start_serve(model, *extra: str) -> tuple[subprocess.Popen, str]:
     line = process.stdout.readline()
     if not line.startswith("Serving "):
         process.kill()
-        pytest.fail(f"serve did not start: {line!r} {process.stderr.read()}")
+        pytest.fail(f"serve did not start: {line!r} {process.communicate()[1]}")
     return process, line.rsplit(" at ", 1)[1].strip()
 
 
@@ -42,10 +42,11 @@ def test_serve_answers_the_openai_client_and_stops_on_ctrl_c(tiny_answer_gguf):
         answer = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
         assert answer == "Paris"
         process.send_signal(signal.SIGINT)
-        assert process.wait(20) == 0
+        _, log = process.communicate(timeout=20)
+        assert process.returncode == 0
     finally:
         process.kill()
-    log = process.stderr.read()
+        process.communicate()
     assert "POST /v1/chat/completions 200" in log and "tokens (eos)" in log
 
 
@@ -78,4 +79,4 @@ def test_a_server_killed_mid_reply_is_a_dropped_stream(tiny_loop_gguf):
     finally:
         engine.close()
         process.kill()
-        process.wait(10)
+        process.communicate(timeout=10)
