@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 
@@ -51,3 +53,8 @@ def test_a_failing_log_callback_never_breaks_a_request(serve, answer_engine):
         model="tiny-qwq-answer", messages=[{"role": "user", "content": "hi"}], max_tokens=40
     )
     assert reply.choices[0].message.content == "Paris"
+
+
+def test_server_and_remote_engine_import_without_qt():
+    code = "import sys, app.server, app.remote, app.cli.serve; assert 'PySide6' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
