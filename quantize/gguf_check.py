@@ -32,6 +32,9 @@ _INTS = frozenset(int(t) for t in (_V.UINT8, _V.INT8, _V.UINT16, _V.INT16, _V.UI
                                    _V.UINT64, _V.INT64))  # fmt: skip
 MAX_LAYERS = 512  # llama.cpp's LLAMA_MAX_LAYERS
 MAX_EXPERTS = 1024  # LLAMA_MAX_EXPERTS
+# Llama 4 Scout's 10M is the longest real context. llama-cpp-python sizes every tokenisation
+# buffer by it (an int32: 2**31 or more makes a negative array length).
+MAX_CONTEXT = 1 << 24
 MAX_VOCAB = 2**31 - 1  # token ids are int32
 TOKEN_TYPES = range(0, 7)  # undefined, normal, unknown, control, user-defined, unused, byte
 BYTE_TYPE = 6
@@ -152,6 +155,9 @@ def _check_hparams(header: GGUFHeader, name: str, arch: str) -> None:
         values = _ints(header, name, key(suffix), None)
         if values is not None and values[0] == 0:
             _fail(name, "hparams", f"{key(suffix)} is 0")
+    context = (_ints(header, name, key("context_length"), None) or [0])[0]
+    if context > MAX_CONTEXT:
+        _fail(name, "hparams", f"its context length of {context:,} tokens is impossible")
     for suffix in ("attention.key_length", "attention.value_length"):
         values = _ints(header, name, key(suffix), None)
         if values is not None and values[0] == 0:

@@ -65,6 +65,8 @@ def test_a_repeated_token_string_is_refused(tiny_answer_gguf, tmp_path):
         ({"values": {"qwen2.attention.head_count": [4, 4, 4]},
           "types": {"qwen2.attention.head_count": (V.ARRAY, V.UINT32)}}, "3 values instead of 2"),
         ({"values": {"qwen2.context_length": 0}}, "context_length is 0"),
+        # Found by the fuzzer: llama-cpp-python sized a buffer by it (negative as an int32).
+        ({"values": {"qwen2.context_length": 2**31}}, "context length of 2,147,483,648 tokens"),
         ({"values": {"qwen2.rope.scaling.type": "warp"},
           "types": {"qwen2.rope.scaling.type": (V.STRING, None)}}, "scaling type 'warp'"),
         ({"values": {"qwen2.expert_used_count": 2}}, "2 of 0 experts"),
