@@ -1,9 +1,13 @@
-"""Choose llama.cpp thread counts that do not starve the GUI thread.
+"""Choose llama.cpp thread counts: the GUI keeps a core for itself, the terminal chat uses all.
 
-llama.cpp's worker threads spin-wait on each other at every layer. When one of them shares a core
-with a busy GUI thread, every layer waits for the slowest thread: on a 2-core machine, 2
-threads next to a busy Qt thread decoded more than 10x slower than 1 thread. So leave the GUI
-a core.
+llama.cpp's worker threads wait for each other at every layer, so one that loses its core to
+another busy thread stalls them all. Measured in the real app on 2 cores (docs/performance.md,
+"threads"; benchmarks/bench_threads.py), with the window streaming the reply, 1 thread decoded
+faster than 2 in every round, and kept the GUI's event loop more punctual. Without a GUI
+(terminal chat, the local server) nothing of ours competes for the cores, so all of them decode:
+on an otherwise idle 2-core machine 2 threads decoded the Gemma GGUF at 31-33 tokens/s against
+17-19 with 1 (issue 11). On a machine already busy with other work 2 threads collapse (4 against
+18 tokens/s in the same table, measured on a shared machine): ``--threads`` sets fewer.
 """
 
 from __future__ import annotations
@@ -12,7 +16,6 @@ from dataclasses import dataclass
 
 # Decoding is memory-bound: past ~8 threads, more rarely helps and costs the rest of the desktop.
 MAX_DECODE_THREADS = 8
-SMALL_MACHINE_CORES = 4
 
 
 @dataclass(frozen=True)
@@ -22,15 +25,8 @@ class ThreadPlan:
 
 
 def choose_threads(physical_cores: int, *, for_gui: bool = True) -> ThreadPlan:
-    """Threads for decode and prompt processing on ``physical_cores`` cores.
-
-    With a GUI, one core is left free for the GUI thread (1 thread on 1-2 cores). Without a GUI
-    (terminal chat) all physical cores are used on machines with more than four.
-    """
+    """Threads for decode and prompt processing on ``physical_cores`` cores: with a GUI one
+    core fewer (at least one), without one every core (decode at most ``MAX_DECODE_THREADS``)."""
     cores = max(1, physical_cores)
-    # Without a GUI, small machines still keep a core spare: anything else that wakes up (a
-    # browser tab, the terminal) would otherwise stall every layer for all threads.
-    spare = 1 if for_gui or cores <= SMALL_MACHINE_CORES else 0
-    decode = max(1, min(MAX_DECODE_THREADS, cores - spare))
-    batch = max(1, cores - spare)
-    return ThreadPlan(n_threads=decode, n_threads_batch=batch)
+    usable = max(1, cores - 1) if for_gui else cores
+    return ThreadPlan(n_threads=min(MAX_DECODE_THREADS, usable), n_threads_batch=usable)

@@ -15,7 +15,6 @@ from app.engine import (
     SamplingParams,
     TextDelta,
     TurnFinished,
-    choose_threads,
 )
 from app.selftest.tiny_model import TinyModelSpec, write_tiny_gguf
 
@@ -239,16 +238,6 @@ def test_architecture_llama_cpp_cannot_run_gives_a_clear_load_error(tmp_path):
         ChatEngine.load(path, LoadOptions(n_ctx=256, n_threads=1))
     assert "qwenX" in str(info.value)
     assert "update llama-cpp-python" in info.value.hint
-
-
-def test_thread_choice_leaves_the_gui_a_core():
-    assert choose_threads(2, for_gui=True).n_threads == 1
-    assert choose_threads(1, for_gui=True).n_threads == 1
-    assert choose_threads(8, for_gui=True).n_threads == 7
-    assert choose_threads(2, for_gui=False).n_threads == 1  # small machines keep a core spare
-    assert choose_threads(4, for_gui=False).n_threads == 3
-    assert choose_threads(6, for_gui=False).n_threads == 6
-    assert choose_threads(32, for_gui=False).n_threads == 8
 
 
 def test_load_reports_progress_and_can_be_cancelled(gemma_gguf):
