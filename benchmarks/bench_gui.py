@@ -369,8 +369,9 @@ def report(r: dict, seconds: float) -> str:
     )
 
 
-def update_code_rows(r: dict) -> str:
-    """The GUI block of docs/performance.md with only the long-code rows replaced."""
+def update_code_rows(r: dict, note: str = "") -> str:
+    """The GUI block of docs/performance.md with only the long-code rows replaced (and their
+    note, ``note`` added to it)."""
     import re
 
     from benchmarks.gui_code import code_rows
@@ -381,12 +382,12 @@ def update_code_rows(r: dict) -> str:
     if match is None:
         raise SystemExit("docs/performance.md has no GUI block: run bench_gui.py in full first")
     rows = [line for line in match.group(1).splitlines() if not _is_code_row(line)]
-    ours = [f"| {name} | {value} |" for name, value in code_rows(r)]
+    ours = [f"| {name} | {value} |" for name, value in code_rows(r["code"])]
     last = max(i for i, line in enumerate(rows) if line.startswith("|"))
     stamp = (
         f"\nLong-code rows: `bench_gui.py --code-lines {r['code']['flush']['lines']}` on "
         f"{platform.machine()}, {os.cpu_count()} cores ({time.strftime('%Y-%m-%d')}), "
-        "machine shared with other jobs."
+        f"machine shared with other jobs. {note}".rstrip()
     )
     rows = [line for line in rows if not line.startswith("Long-code rows:")]
     body = "\n".join(rows[: last + 1] + ours + rows[last + 1 :]).rstrip("\n")
@@ -411,6 +412,7 @@ def main() -> int:
     parser.add_argument("--code-lines", type=int, metavar="N", help="only the long-code scenario")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of the long-code scenario")
     parser.add_argument("--update-docs", action="store_true")
+    parser.add_argument("--note", default="", help="with --code-lines: added to the rows' note")
     parser.add_argument("--startup-child", metavar="HOME")
     args = parser.parse_args()
     if args.startup_child:
@@ -425,7 +427,7 @@ def main() -> int:
         if args.update_docs:
             from benchmarks.perfdoc import write_block
 
-            write_block("gui", update_code_rows(results))
+            write_block("gui", update_code_rows(results, args.note))
         return 0
     results = {
         "startup": bench_startup(),
