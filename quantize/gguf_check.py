@@ -88,6 +88,7 @@ def check_header(header: GGUFHeader, started: float | None = None) -> GGUFCheck:
     if known:
         if not header.tensors:
             _fail(name, "tensors", "it holds no weights (a vocabulary-only file?)")
+        _check_tensor_types(header, name)
         _check_hparams(header, name, arch)
         tokenizer, n_vocab = _check_vocab(header, name, notes)
     else:
@@ -183,6 +184,26 @@ def _check_hparams(header: GGUFHeader, name: str, arch: str) -> None:
         _fail(name, "hparams", f"the RoPE scaling type {scaling!r} is unknown")
 
 
+# Integer and float64 tensors hold no model weights; one in place of an F32 tensor of the same
+# size passes every size check and then crashes llama.cpp's compute (found by the fuzzer).
+_NOT_WEIGHTS = frozenset(
+    int(getattr(gguf.GGMLQuantizationType, t))
+    for t in ("I8", "I16", "I32", "I64", "F64")
+    if hasattr(gguf.GGMLQuantizationType, t)
+)
+
+
+def _check_tensor_types(header: GGUFHeader, name: str) -> None:
+    for tensor in header.tensors.values():
+        if tensor.tensor_type in _NOT_WEIGHTS:
+            _fail(
+                name,
+                "tensor-type",
+                f"tensor {tensor.name!r} has the type {tensor.tensor_type.name}, "
+                "which no model weight has",
+            )
+
+
 def _array(header: GGUFHeader, name: str, key: str, types: tuple[int, ...]) -> list | None:
     if key not in header.fields:
         return None
@@ -236,8 +257,10 @@ def _check_vocab(header: GGUFHeader, name: str, notes: list[str]) -> tuple[str, 
 
 
 def _unique_tokens(tokens: list[str], name: str) -> set[str]:
-    """The set of token strings; llama.cpp asserts that none repeats (an empty token counts as
-    "[EMPTY_<id>]", as llama.cpp names it)."""
+    """The set of token strings as llama.cpp sees them; it asserts that none repeats. It reads
+    each as a C string (cut at a NUL byte) and names an empty one "[EMPTY_<id>]"."""
+    if "\x00" in "\x01".join(tokens):
+        tokens = [t.split("\x00", 1)[0] for t in tokens]
     vocab = set(tokens)
     if "" in vocab:
         vocab.discard("")
@@ -247,7 +270,7 @@ def _unique_tokens(tokens: list[str], name: str) -> set[str]:
         for i, t in enumerate(tokens):
             t = t or f"[EMPTY_{i}]"
             if t in seen:
-                _fail(name, "vocab", f"tokens {seen[t]} and {i} are both {t!r}")
+                _fail(name, "vocab", f"tokens {seen[t]} and {i} are both {t!r} for llama.cpp")
             seen[t] = i
     return vocab
 

@@ -43,7 +43,7 @@ def test_a_repeated_token_string_is_refused(tiny_answer_gguf, tmp_path):
     # The defect of issue 12: one flipped bit made a token equal another one, and llama.cpp
     # aborted (GGML_ASSERT in llama-vocab.cpp) with no message at all.
     bad = with_duplicate_token(tiny_answer_gguf, tmp_path / "dup.gguf")
-    with pytest.raises(GGUFCheckError, match="tokens 350 and 408 are both") as info:
+    with pytest.raises(GGUFCheckError, match="tokens 350 and 408 are both 'hen'") as info:
         check_gguf_file(bad)
     assert info.value.problem == "vocab" and "download it again" in info.value.hint
 
@@ -183,3 +183,22 @@ def test_truncated_files_name_what_is_cut(tiny_answer_gguf, tmp_path):
         (tmp_path / "c.gguf").write_bytes(data[:cut])
         with pytest.raises(GGUFInputError, match=match):
             GGUFHeader(tmp_path / "c.gguf")
+
+
+def test_what_the_fuzzer_found_llama_cpp_crashing_on(tiny_answer_gguf, tmp_path):
+    # A NUL byte inside a token: llama.cpp reads the text up to it, so "he\0n" repeats "he"
+    # (GGML_ASSERT, abort).
+    tokens = _tokens(tiny_answer_gguf)
+    i, j = tokens.index("hen"), tokens.index("he")
+    tokens[i] = "he\x00n"
+    bad = gguf_variant(
+        tiny_answer_gguf, tmp_path / "nul.gguf", values={"tokenizer.ggml.tokens": tokens}
+    )
+    with pytest.raises(GGUFCheckError, match=f"tokens {min(i, j)} and {max(i, j)} are both 'he'"):
+        check_gguf_file(bad)
+    # An F32 weight retyped I32 (the same size): llama.cpp crashed computing with it.
+    m = field_offsets(tiny_answer_gguf)
+    t = next(t for t in m.tensors if t.name == "blk.0.attn_q.bias")
+    bad = patched(tiny_answer_gguf, tmp_path / "i32.gguf", [(t.type_off, "<I", 26)])
+    with pytest.raises(GGUFCheckError, match="'blk.0.attn_q.bias' has the type I32"):
+        check_gguf_file(bad)
