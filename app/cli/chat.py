@@ -18,7 +18,6 @@ from app.engine import (
     ChatEngine,
     ContextNotice,
     EngineError,
-    LoadOptions,
     SamplingParams,
     TextDelta,
     TurnFinished,
@@ -29,7 +28,7 @@ from app.engine.sampling import preset_for
 from app.engine.speculative import DRAFT_MODES
 from app.errors import UserFacingError
 
-from .support import report_error
+from .support import add_load_arguments, load_options, report_error
 
 DIM, RESET = "\033[2m", "\033[0m"
 
@@ -62,10 +61,7 @@ def add_chat_parser(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="thinking tokens before the engine closes </think> and lets the model answer",
     )
-    p.add_argument("--ctx", type=int, default=None, help="context size (default: the planner's)")
-    p.add_argument("--threads", type=int, default=None)
-    p.add_argument("--gpu-layers", type=int, default=None)
-    p.add_argument("--kv-cache", choices=["f16", "q8_0"], default="f16")
+    add_load_arguments(p)
     p.add_argument(
         "--draft",
         choices=DRAFT_MODES,
@@ -178,14 +174,7 @@ def _run_chat(args: argparse.Namespace) -> int:
         sys.stdout.write(prompt_as_seen(facts, rendered))
         sys.stdout.flush()
         return 0
-    options = LoadOptions(
-        n_ctx=args.ctx,
-        n_gpu_layers=args.gpu_layers,
-        kv_cache_type=args.kv_cache,
-        n_threads=args.threads,
-        for_gui=False,
-        seed=args.seed,
-    )
+    options = load_options(args, seed=args.seed)
     engine = ChatEngine.load(args.model, options)
     engine.draft_mode = args.draft
     try:

@@ -15,11 +15,11 @@ import threading
 import time
 from dataclasses import replace
 
-from app.engine import ChatEngine, EngineError, LoadOptions
+from app.engine import ChatEngine, EngineError
 from app.errors import AppError
 from app.server import DEFAULT_PORT, ApiServer, RequestRecord, ServerConfig
 
-from .support import report_error
+from .support import add_load_arguments, load_options, report_error
 
 KEY_VARIABLE = "QWQ_DESKTOP_API_KEY"
 
@@ -49,10 +49,7 @@ def add_serve_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--thinking-budget", type=int, default=None, help="default thinking tokens before answer"
     )
-    p.add_argument("--ctx", type=int, default=None, help="context size (default: the planner's)")
-    p.add_argument("--threads", type=int, default=None)
-    p.add_argument("--gpu-layers", type=int, default=None)
-    p.add_argument("--kv-cache", choices=["f16", "q8_0"], default="f16")
+    add_load_arguments(p)
     p.set_defaults(handler=run_serve)
 
 
@@ -73,13 +70,7 @@ def _serve(args: argparse.Namespace) -> int:
         model_id=args.model_id,
     )
     config.check()  # before loading a model of many gigabytes
-    options = LoadOptions(
-        n_ctx=args.ctx,
-        n_gpu_layers=args.gpu_layers,
-        kv_cache_type=args.kv_cache,
-        n_threads=args.threads,
-        for_gui=False,
-    )
+    options = load_options(args)
     engine = ChatEngine.load(args.model, options)
     embeddings = None
     try:
