@@ -210,14 +210,16 @@ class BuildRunner:
     # -- stopping ----------------------------------------------------------------------------
     def request_stop(self) -> None:
         """Ask the child to stop at its next boundary; returns at once."""
-        if self._process is None or self._done.is_set():
-            return
+        if self._process is None or self._done.is_set() or self.stop_requested:
+            return  # once: a second SIGTERM could land after the child restored the default
         self.stop_requested = True
-        with contextlib.suppress(OSError):
-            self.cancel_file.touch()
+        # The signal goes first: the child cannot have taken the request from the cancel file
+        # yet, so its handler (in place since "start") is still there when the signal lands.
         if self.use_signal and self._listening.is_set() and self._process.poll() is None:
             with contextlib.suppress(OSError):
                 self._process.send_signal(signal.SIGTERM)
+        with contextlib.suppress(OSError):
+            self.cancel_file.touch()
 
     def stop(self, grace_s: float = DEFAULT_GRACE_S, *, wait: bool = True) -> int | None:
         """Ask the child to stop; kill it if it has not ended after ``grace_s`` seconds.

@@ -7,6 +7,7 @@ import dataclasses
 import sys
 import textwrap
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -181,3 +182,27 @@ def test_a_stop_right_after_start_is_not_lost(fake_hub, tmp_path):
     runner.start()
     assert runner.stop(grace_s=60) == EXIT_CANCELLED
     assert not runner.killed
+
+
+def test_asking_twice_signals_once(tmp_path):
+    """Closing the window asks twice (the panel, then its job's cleanup); a second SIGTERM
+    could land after the child put back the default handler, killing a clean stop (-15)."""
+    polite = textwrap.dedent(
+        """
+        import signal, sys, time
+        asked = []
+        signal.signal(signal.SIGTERM, lambda *a: asked.append(1))
+        print('{"event": "start", "command": "all", "pid": 1, "schema": 1}', flush=True)
+        while not asked:
+            time.sleep(0.01)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # what leaving the run does
+        time.sleep(0.5)
+        sys.exit(130)
+        """
+    )
+    runner = BuildRunner([sys.executable, "-c", polite], tmp_path, cancel_file=tmp_path / "c")
+    runner.start()
+    assert isinstance(next(runner.events()), Started)
+    runner.stop(grace_s=30, wait=False)
+    time.sleep(0.2)  # the child has taken the first request and restored the default
+    assert runner.stop(grace_s=30) == EXIT_CANCELLED and not runner.killed
