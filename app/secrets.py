@@ -1,0 +1,83 @@
+"""Secrets the user types (a Hugging Face token, the API key of a remote endpoint), kept in the
+operating system's keyring (macOS Keychain, Windows Credential Locker, the Secret Service on
+Linux) through the ``keyring`` package, and never in the settings file.
+
+Where no keyring exists (a bare Linux box, a CI machine), ``save_secret`` returns False and the
+caller keeps the secret for this session only and tells the user it will not be remembered;
+``load_secret`` then finds nothing. A locked or failing keyring is an ``AppError`` saying so.
+"""
+
+from __future__ import annotations
+
+from app.errors import AppError
+
+SERVICE = "QwQ Desktop"
+HUB_TOKEN = "huggingface-token"
+
+
+def remote_key_name(url: str) -> str:
+    """The keyring entry holding the API key of the endpoint at ``url``."""
+    return f"api-key:{url.rstrip('/')}"
+
+
+class SecretStoreError(AppError):
+    """The keyring exists but refused (locked, access denied, its service failed)."""
+
+
+def available() -> bool:
+    """Whether a real keyring backend is there (not keyring's "fail" or null backends)."""
+    try:
+        import keyring
+    except ImportError:
+        return False
+    backend = keyring.get_keyring()
+    return getattr(backend, "priority", 0) > 0
+
+
+def save_secret(name: str, value: str) -> bool:
+    """Keep ``value`` under ``name``; False when there is no keyring to keep it in."""
+    if not available():
+        return False
+    import keyring
+    from keyring.errors import KeyringError
+
+    try:
+        keyring.set_password(SERVICE, name, value)
+    except KeyringError as exc:
+        raise _refused("save", exc) from exc
+    return True
+
+
+def load_secret(name: str) -> str | None:
+    """The secret kept under ``name``, or None (none kept, or no keyring)."""
+    if not available():
+        return None
+    import keyring
+    from keyring.errors import KeyringError
+
+    try:
+        return keyring.get_password(SERVICE, name)
+    except KeyringError as exc:
+        raise _refused("read", exc) from exc
+
+
+def delete_secret(name: str) -> None:
+    """Forget the secret kept under ``name`` (nothing happens if there is none)."""
+    if not available():
+        return
+    import keyring
+    from keyring.errors import KeyringError, PasswordDeleteError
+
+    try:
+        keyring.delete_password(SERVICE, name)
+    except PasswordDeleteError:
+        return  # there was none
+    except KeyringError as exc:
+        raise _refused("remove", exc) from exc
+
+
+def _refused(doing: str, exc: Exception) -> SecretStoreError:
+    return SecretStoreError(
+        f"The system keyring would not {doing} the secret: {exc}",
+        "unlock the keyring (your login keychain or wallet) and try again",
+    )
