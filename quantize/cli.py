@@ -124,6 +124,20 @@ def _add_all(sub) -> None:
     p.set_defaults(run=_run_all)
 
 
+def _add_probe(sub) -> None:
+    p = sub.add_parser(
+        "probe-gguf",
+        help="open a GGUF with llama.cpp and report on stdout (the app's child-process check)",
+        description="Run by the app in a child process (quantize.gguf_probe): a native crash "
+        "ends this process, not the app. Prints JSON lines; exit 0 (opened), 65 (refused).",
+    )
+    p.add_argument("path", help="GGUF file to open")
+    p.add_argument("--vocab-only", action="store_true", help="load the vocabulary only")
+
+
+PROBE_COMMAND = "probe-gguf"
+
+
 def _add_run_options(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
     """Options of every command, accepted before and after the command's name."""
 
@@ -167,6 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_all(sub)
     for command in sub.choices.values():
         _add_run_options(command, defaults=False)
+    _add_probe(sub)  # its own protocol on stdout: none of the run options
     return parser
 
 
@@ -374,6 +389,11 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the qwq-quantize command."""
     from .hub import DownloadCancelled
 
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == [PROBE_COMMAND]:  # the child of quantize.gguf_probe: JSON lines, no reporter
+        from .gguf_probe import main as probe_main
+
+        return probe_main(argv[1:])
     args = build_parser().parse_args(argv)
     with _reporter(args) as sink, cancellation(args.cancel_file) as cancel:
         if isinstance(sink, JsonLinesReporter):
