@@ -5,6 +5,10 @@ Each model family wants its own text before queries and documents (nomic-embed:
 "query: "/"passage: ", MiniLM: nothing); ``profile_for`` recognises them by the GGUF's name.
 Vectors come back L2-normalised float32, so a dot product is the cosine similarity.
 
+The file goes through the same guard as a chat model before llama.cpp opens it in this process
+(``app.engine.load_guard.guard_model_file``: the Python check, then llama.cpp in a child
+process once per version of the file), so a damaged embedding GGUF is a message, not a crash.
+
 One ``Embedder`` owns one ``Llama``; its methods take a lock, so it may be shared between the
 indexing worker and a search, which then wait for each other's batch (milliseconds).
 """
@@ -82,6 +86,19 @@ def default_threads() -> int:
     return max(1, (os.cpu_count() or 2) - 1)
 
 
+def _guard(path: Path) -> None:
+    """The model guard's verdict on ``path``; its refusal as an ``EmbedderError``."""
+    from app.engine.load_guard import guard_model_file
+    from app.errors import AppError
+
+    try:
+        guard_model_file(path)
+    except AppError as exc:  # damaged, refused or crashed in the check process
+        raise EmbedderError(
+            f"The embedding model cannot be used: {exc.message}", exc.hint, details=exc.details
+        ) from exc
+
+
 class Embedder:
     """A loaded embedding model. ``embed_documents``/``embed_query`` are thread-safe."""
 
@@ -98,6 +115,7 @@ class Embedder:
                 f"The embedding model {self.path} does not exist",
                 "choose another file, or download the default embedder in Models",
             )
+        _guard(self.path)
         load_llama_backends()
         threads = n_threads or default_threads()
         try:
