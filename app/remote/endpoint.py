@@ -86,6 +86,11 @@ def list_models(endpoint: RemoteEndpoint) -> list[RemoteModel]:
         raise error_for_exception(exc, endpoint) from exc
     if response.status_code != 200:
         raise error_for_status(response.status_code, response.content, endpoint, response.headers)
+    return models_in(response, endpoint)
+
+
+def models_in(response: httpx2.Response, endpoint: RemoteEndpoint) -> list[RemoteModel]:
+    """The models of a /models answer (RemoteEndpointError when it is not a model list)."""
     try:
         cards = response.json()["data"]
         return [model_from_card(card) for card in cards]

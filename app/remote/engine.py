@@ -29,12 +29,14 @@ from app.engine.events import TextDelta, TurnFinished
 from app.engine.reasoning import strip_thinking
 from app.engine.sampling import SamplingParams, enforce_reasoning_rules, preset_for
 
+from .context import ASSUMED_N_CTX, RemotePlan, approx_prompt_tokens
 from .endpoint import (
     RemoteEndpoint,
     RemoteModel,
     error_for_exception,
     error_for_status,
     model_from_card,
+    models_in,
 )
 from .errors import (
     RemoteError,
@@ -100,6 +102,20 @@ class RemoteEngine:
     def device_summary(self) -> str:
         return f"remote: {self.endpoint.host}"
 
+    @property
+    def plan(self) -> RemotePlan:
+        """What the GUI shows in place of a memory plan (context length when known)."""
+        return RemotePlan(self.endpoint.host, self.model_name, self.n_ctx)
+
+    @property
+    def grounding_ctx(self) -> int:
+        """The context length document sources are budgeted for (assumed when unknown)."""
+        return self.n_ctx or ASSUMED_N_CTX
+
+    def count_prompt_tokens(self, messages: Sequence[dict]) -> int:
+        """An estimate of the prompt's tokens (nothing is sent; replies report the real count)."""
+        return approx_prompt_tokens(messages)
+
     def default_sampling(self) -> SamplingParams:
         """The app's settings, else the preset for the model's family (QwQ's for QwQ)."""
         return self._default_params or preset_for(self.facts)  # type: ignore[arg-type]
@@ -119,6 +135,39 @@ class RemoteEngine:
         with self._lock:
             self._live[stop] = None
         return self._stream(list(messages), params, stop, cancel or threading.Event())
+
+    def connect(self, cancel: threading.Event | None = None) -> RemoteModel | None:
+        """Ask the endpoint for its models and find ours (blocking; its context length comes
+        with it). Raises a RemoteError; None when ``cancel`` was set meanwhile."""
+        self._model = None
+        return self._model if self._call(self._resolve_model, cancel) else None
+
+    def list_models(self, cancel: threading.Event | None = None) -> list[RemoteModel] | None:
+        """The endpoint's /models (blocking, but ``cancel`` ends the wait at once). Raises a
+        RemoteError; None when cancelled."""
+        found: list[RemoteModel] = []
+
+        async def fetch() -> None:
+            response = await self._get_models()
+            if response.status_code != 200:
+                raise error_for_status(response.status_code, response.content, self.endpoint)
+            found.extend(models_in(response, self.endpoint))
+
+        return found if self._call(fetch, cancel) else None
+
+    def _call(self, work, cancel: threading.Event | None) -> bool:
+        """Run ``work()`` (a coroutine function) on the I/O loop and wait for it; False when
+        cancelled (by ``cancel`` or ``cancel()``)."""
+        stop, cancel = threading.Event(), cancel or threading.Event()
+        with self._lock:
+            self._live[stop] = None
+        try:
+            if not cancel.is_set():
+                self._wait(work(), stop, cancel)
+        finally:
+            with self._lock:
+                self._live.pop(stop, None)
+        return not (cancel.is_set() or stop.is_set())
 
     def reset_cache(self) -> None:
         """Nothing to forget here: the endpoint manages its own cache."""
@@ -334,7 +383,7 @@ class RemoteEngine:
     async def _resolve_model(self) -> None:
         """Find the model in the endpoint's list (its context length comes with it)."""
         endpoint = self.endpoint
-        response = await self._http().get(endpoint.base_url + "/models", headers=endpoint.headers())
+        response = await self._get_models()
         if response.status_code == 404 and endpoint.model:
             self._model = RemoteModel(endpoint.model)  # no model list: trust the setting
             return
@@ -353,6 +402,10 @@ class RemoteEngine:
                 f"pick one of its models in settings: {names}",
             )
         self._model = found or RemoteModel(wanted or "")
+
+    async def _get_models(self) -> httpx2.Response:
+        endpoint = self.endpoint
+        return await self._http().get(endpoint.base_url + "/models", headers=endpoint.headers())
 
     async def _close_client(self) -> None:
         if self._client is not None:

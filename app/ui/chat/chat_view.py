@@ -61,6 +61,14 @@ class EmptyState(QWidget):
     def set_loading(self, name: str) -> None:
         self.subtitle.setText(f"Loading {name}… Nothing you type leaves this computer.")
 
+    def set_remote(self, name: str | None, host: str) -> None:
+        """A remote endpoint's model (None: still connecting): what you type goes there."""
+        if name:
+            text = f"{name} runs on {host}. What you type is sent there."
+        else:
+            text = f"Connecting to {host}… What you type will be sent there."
+        self.subtitle.setText(text)
+
 
 class ChatView(QScrollArea):
     """Message widgets in a centred column, with windowed loading of long histories."""

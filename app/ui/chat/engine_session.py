@@ -16,6 +16,9 @@ Rules that keep the GUI smooth and correct:
   grounded on this thread before generating (``app.docs.answer``: search, numbered sources,
   the grounded prompt); its first item is the ``GroundedContext``, and the sources (or the
   "nothing relevant" notice) are stored with the reply's stats.
+* A remote endpoint (``connect``: an ``app.remote.RemoteEngine``) takes the model's place in
+  the same thread; connecting (asking for its models) is its load. Its turns stream the same
+  events; a reply the endpoint cut short keeps the part received, with its stats ("partial").
 * A load reports llama.cpp's progress (at most one ``modelLoadProgress`` per ~50 ms) and stops
   at the next report once its job is aborted: by Cancel, by a newer load, or by shutdown,
   which therefore never waits for a big model to finish loading.
@@ -47,7 +50,7 @@ class ModelInfo:
     """What the GUI shows about a loaded model."""
 
     path: str
-    facts: Any  # app.engine.ModelFacts
+    facts: Any  # app.engine.ModelFacts (app.remote.RemoteModelFacts for an endpoint)
     plan: Any  # app.engine.MemoryPlan
     default_sampling: Any  # app.engine.SamplingParams
     device: str  # what llama.cpp really did: "CPU" or "CUDA0: 64/64 layers"
@@ -56,6 +59,7 @@ class ModelInfo:
     total_layers: int | None = None
     gpu_backend: str | None = None  # the GPU backend this build offers ("CUDA", "Metal", ...)
     requested_gpu_layers: int | None = None  # what the user asked for (None = planner decides)
+    remote: str | None = None  # a remote endpoint's host:port (facts: RemoteModelFacts)
 
     @property
     def name(self) -> str:
@@ -195,6 +199,26 @@ class EngineSession(QObject):
         self.load_job = self.lane.submit(job)
         return job
 
+    def connect(self, endpoint: Any) -> Job:
+        """Use the remote ``endpoint`` (an ``app.remote.RemoteEndpoint``) in place of a local
+        model: a load that asks the endpoint for its models, answered like ``load``."""
+        self.stop()
+        self._drop_load()
+        self.model = None
+        job = Job(partial(self._connect, endpoint), "connecting to the server")
+        job.finished.connect(self._on_loaded)
+        job.errored.connect(self._on_load_failed)
+        job.aborted.connect(self._on_load_cancelled)
+        self.load_job = self.lane.submit(job)
+        return job
+
+    def unload(self) -> None:
+        """Let go of the model or endpoint (closed in its thread); no model afterwards."""
+        self.stop()
+        self._drop_load()
+        self.model = None
+        self.lane.submit(lambda job: self._close_engine(), "closing the model")
+
     def cancel_load(self) -> bool:
         """Stop the load in progress at llama.cpp's next progress report (modelLoadCancelled
         follows). False when there is none to cancel."""
@@ -307,18 +331,33 @@ class EngineSession(QObject):
             engine.close()
             raise LoadCancelledError("The load was cancelled")
         self._engine = engine
-        return ModelInfo(
-            path=path,
-            facts=engine.facts,
-            plan=engine.plan,
-            default_sampling=engine.default_sampling(),
-            device=engine.device_summary,
-            load_seconds=time.monotonic() - started,
+        return _model_info(
+            engine,
+            path,
+            started,
             offloaded_layers=engine.load_report.offloaded_layers,
             total_layers=engine.load_report.total_layers,
             gpu_backend=engine.hardware.gpu_backend,
             requested_gpu_layers=getattr(options, "n_gpu_layers", None),
         )
+
+    def _connect(self, endpoint: Any, job: Job) -> ModelInfo:
+        from app.engine import LoadCancelledError
+        from app.remote import RemoteEngine
+
+        self._close_engine()
+        started = time.monotonic()
+        engine = RemoteEngine(endpoint)
+        try:
+            found = engine.connect(job.cancel)
+        except BaseException:
+            engine.close()
+            raise
+        if found is None or job.aborting:
+            engine.close()
+            raise LoadCancelledError("Connecting was cancelled")
+        self._engine = engine
+        return _model_info(engine, engine.endpoint.base_url, started, remote=engine.endpoint.host)
 
     def _turn(
         self, message_id: int, messages: list[dict], params: Any, grounding: Any, job: Job
@@ -346,7 +385,8 @@ class EngineSession(QObject):
             raise
         except Exception as exc:
             error = as_user_error(exc, "generating the reply")
-            self._finish_quietly(saver, "error", {"error": error.text()})
+            stats = _partial_stats(exc, engine, timing, context)  # a remote reply cut short
+            self._finish_quietly(saver, "error", {**stats, "error": error.text()})
             raise error from exc
         stats = result.stats.to_dict() if result is not None else {}
         stats["model"] = engine.facts.name
@@ -407,6 +447,19 @@ class EngineSession(QObject):
             engine.close()
 
 
+def _model_info(engine, path: str, started: float, **more: Any) -> ModelInfo:
+    """What the GUI shows of the ``engine`` just loaded (or connected) from ``path``."""
+    return ModelInfo(
+        path=path,
+        facts=engine.facts,
+        plan=engine.plan,
+        default_sampling=engine.default_sampling(),
+        device=engine.device_summary,
+        load_seconds=time.monotonic() - started,
+        **more,
+    )
+
+
 def _ground(engine, messages: list[dict], params: Any, grounding: tuple) -> tuple[list, Any]:
     """The turn's messages grounded in the attached collections, and the context (engine
     thread: searching embeds the question and reads the index)."""
@@ -421,9 +474,19 @@ def _ground(engine, messages: list[dict], params: Any, grounding: tuple) -> tupl
     library, names = grounding
     history, question = messages[:-1], str(messages[-1]["content"])
     answer = getattr(params, "max_tokens", None) or DEFAULT_ANSWER_TOKENS
-    budget = context_budget(engine.n_ctx, history_tokens(history), answer)
+    n_ctx = getattr(engine, "grounding_ctx", None) or engine.n_ctx  # remote: maybe assumed
+    budget = context_budget(n_ctx, history_tokens(history), answer)
     context = prepare_context(library, list(names), question, budget)
     return grounded_messages(history, context), context
+
+
+def _partial_stats(exc: Exception, engine, timing: _Timing, context: Any) -> dict:
+    """The stats of the part received before a remote failure (``error.partial``), else {}."""
+    partial = getattr(exc, "partial", None)
+    if partial is None:
+        return {}
+    stats = {**partial.stats.to_dict(), "model": engine.facts.name, "partial": True}
+    return _docs_stats(timing.add_to(stats), context)
 
 
 def _docs_stats(stats: dict, context: Any) -> dict:

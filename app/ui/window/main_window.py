@@ -316,8 +316,8 @@ class MainWindow(QMainWindow):
             self.show_models()
         elif action.kind == "load":
             self.models.load_alternative(action)
-        elif action.kind == "reload-model" and self.engine.model is not None:
-            self.load_model(self.engine.model.path)
+        elif action.kind == "reload-model":
+            self.models.reload()
 
     @Slot()
     def show_about(self) -> None:
@@ -337,6 +337,7 @@ class MainWindow(QMainWindow):
         self.docs.shutdown()
         self.conversations.shutdown()
         self.models.lane.shutdown()
+        self.models.remote.shutdown()
         try:
             self.store.purge_deleted()
         except StoreError as exc:

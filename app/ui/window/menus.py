@@ -36,6 +36,9 @@ def build_menus(window: MainWindow) -> None:
     file = bar.addMenu("&File")
     add_action(window, file, "&New chat", window.new_chat, QKeySequence.StandardKey.New)
     window.models_action = add_action(window, file, "&Models…", window.show_models, MODELS_SHORTCUT)
+    window.connect_action = add_action(
+        window, file, "Co&nnect to a server…", window.models.remote.show_dialog
+    )
     # Esc, like Stop generating: never both enabled, as no reply streams during a load.
     window.cancel_load_action = add_action(
         window, file, "&Cancel model load", window.cancel_load, "Esc", enabled=False

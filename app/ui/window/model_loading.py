@@ -1,6 +1,7 @@
 """The main window's model: what to load at start, loading (with progress and Cancel), and what
 the window says when a load ends: the device line, a GPU-unused warning, or the planner's
-refusal with the loads that fit as buttons (its typed "load" actions)."""
+refusal with the loads that fit as buttons (its typed "load" actions). A remote endpoint
+(``RemoteConnection``) takes the model's place: connecting is its load."""
 
 from __future__ import annotations
 
@@ -16,12 +17,14 @@ from PySide6.QtWidgets import QFileDialog
 from app.engine import LoadOptions
 from app.errors import Action, UserFacingError
 from app.models import LoadSettings, ModelsError, adopt_found_models
+from app.remote import RemoteEndpoint
 from app.settings import AppSettings
 from app.ui.chat.engine_session import ModelInfo
 from app.ui.common.jobs import JobLane
 from app.ui.common.notices import CHOOSE_FILE, CHOOSE_MODEL, OPEN_MODELS, guarded
 
 from .load_feedback import (
+    context_label,
     describe_device,
     device_details,
     gpu_warning,
@@ -29,6 +32,7 @@ from .load_feedback import (
     refusal_text,
 )
 from .menus import MODELS_SHORTCUT
+from .remote_connection import CONNECT_SERVER, RemoteConnection
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
@@ -71,26 +75,61 @@ class ModelLoading(QObject):
         self.registry = window.registry
         self.lane = JobLane("ModelsFolderThread", self)
         self.request: tuple[str, LoadOptions] | None = None  # the latest load asked for
+        self.remote_request: RemoteEndpoint | None = None  # or the endpoint connected to
         self.loaded_name: str | None = None
         self.engine.modelLoaded.connect(self._on_loaded)
         self.engine.modelLoadFailed.connect(self._on_failed)
         self.engine.modelLoadCancelled.connect(self._on_cancelled)
+        self.remote = RemoteConnection(window, self)
+        window.model_pages.connectRequested.connect(self.remote.show_dialog)
 
     def load(self, path: str, options: LoadOptions | None = None) -> None:
         """Load a GGUF file in the engine thread (the window stays responsive and the status
         bar shows the progress and a Cancel button)."""
         w = self.window
         w.controller.stop()
+        self.remote.use_this_computer()
         installed = self.registry.find_by_path(path)
         if options is None:
             options = load_options_from(w.settings, installed.settings if installed else None)
-        self.request = (str(path), options)
+        self.request, self.remote_request = (str(path), options), None
         self.loaded_name = None
         self.engine.load(str(path), options)
         name = installed.name if installed else Path(path).name
         w.status.start_loading(name)
         w.chat_view.empty_state.set_loading(name)
         self.update_composer()
+
+    def connect(self, endpoint: RemoteEndpoint) -> None:
+        """Use a remote endpoint in place of a local model (connecting shows as a load)."""
+        w = self.window
+        w.controller.stop()
+        self.request, self.remote_request = None, endpoint
+        self.loaded_name = None
+        self.engine.connect(endpoint)
+        w.status.start_loading(f"{endpoint.model or 'a model'} from {endpoint.host}")
+        w.chat_view.empty_state.set_remote(None, endpoint.host)
+        self.update_composer()
+
+    def use_local(self) -> None:
+        """Back to this computer after an endpoint: the last local model, else none loaded."""
+        if self.remote_request is None:
+            return
+        last = self.window.settings.last_model
+        if last and os.path.exists(last):
+            self.load(last)
+            return
+        self.remote_request = None
+        self.engine.unload()
+        self._show_unloaded()
+        self.notices.show("Models run on this computer now.", "info", [CHOOSE_MODEL])
+
+    def reload(self) -> None:
+        """Load the loaded model again (or connect again to its endpoint)."""
+        if self.remote_request is not None:
+            self.remote.connect()
+        elif self.engine.model is not None:
+            self.load(self.engine.model.path)
 
     @Slot()
     def cancel(self) -> None:
@@ -129,7 +168,10 @@ class ModelLoading(QObject):
         background, so they do not send the user to the first-run page."""
         start = model or self.window.settings.last_model
         loading = bool(start and (model or os.path.exists(start)))
-        if loading:
+        if model is None and self.remote.active:  # the endpoint the user chose last time
+            self.remote.connect()
+            loading = True
+        elif loading:
             self.load(start)
         job = self.lane.submit(
             lambda job: adopt_found_models(self.registry), "checking the models folder"
@@ -157,7 +199,9 @@ class ModelLoading(QObject):
     def update_composer(self) -> None:
         w = self.window
         w.cancel_load_action.setEnabled(self.engine.loading and not self.engine.cancelling)
-        if self.engine.loading:
+        if self.engine.loading and self.remote_request is not None:
+            w.composer.set_can_send(False, f"Connecting to {self.remote_request.host}…")
+        elif self.engine.loading:
             w.composer.set_can_send(False, "Loading the model…")
         elif self.engine.model is None:
             w.composer.set_can_send(False, f"No model loaded: File → Models… ({MODELS_SHORTCUT})")
@@ -169,6 +213,9 @@ class ModelLoading(QObject):
     @guarded("showing the loaded model")
     def _on_loaded(self, info: ModelInfo) -> None:
         w = self.window
+        if info.remote is not None:
+            self._show_remote(info)
+            return
         installed = self.registry.find_by_path(info.path)
         self.loaded_name = installed.name if installed is not None else None
         w.model_pages.set_loaded(self.loaded_name)
@@ -185,6 +232,27 @@ class ModelLoading(QObject):
         w.preferences.save_settings()
         w.controller.measure_context()
 
+    def _show_remote(self, info: ModelInfo) -> None:
+        """The endpoint's model in the status bar and the chat; the local model is unloaded."""
+        w = self.window
+        self.loaded_name = None
+        w.model_pages.set_loaded(None)
+        w.status.set_model(f"{info.name} · {info.remote}", info.plan.summary())
+        n_ctx = info.plan.n_ctx
+        size = f"{context_label(n_ctx)} context" if n_ctx else "context not reported"
+        w.status.set_device(
+            f"Remote server · {size}",
+            f"Replies come from {info.path}; what you type in chats is sent there.",
+        )
+        w.chat_view.set_context(w.view_context())
+        w.chat_view.empty_state.set_remote(info.name, info.remote)
+        self.update_composer()
+        w.notice_bar.dismiss()
+        note = self.remote.take_key_note()
+        if note:
+            self.notices.show(note, "warning")
+        w.controller.measure_context()
+
     @Slot()
     def _on_cancelled(self) -> None:
         """Not an error: the window goes back to having no model (the engine thread freed the
@@ -195,6 +263,9 @@ class ModelLoading(QObject):
     @Slot(object)
     def _on_failed(self, error: UserFacingError) -> None:
         self._show_unloaded()
+        if self.remote_request is not None:
+            self.notices.report(error, "connecting to the server", actions=[CONNECT_SERVER])
+            return
         # The planner's refusal comes with the loads that fit (buttons: the bridge handles
         # "load" actions); any other failure offers the Models page and another file.
         extra = [OPEN_MODELS] if load_actions(error) else [OPEN_MODELS, CHOOSE_FILE]

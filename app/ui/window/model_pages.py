@@ -68,12 +68,14 @@ class ModelPagesController(QObject):
 
     ``loadRequested(name, settings)``: load the installed model ``name`` with ``settings`` (a
     LoadSettings from the Models page, or None for its saved ones after a first-run install).
-    ``backRequested``: a page's "Back to chat". ``notices``: the window's bridge, for what
+    ``backRequested``: a page's "Back to chat". ``connectRequested``: a page's "Connect to a
+    server…" (chat through a remote endpoint instead). ``notices``: the window's bridge, for what
     fails here (each page reports its own errors on its own notice bar).
     """
 
     loadRequested = Signal(str, object)
     backRequested = Signal()
+    connectRequested = Signal()
 
     def __init__(
         self,
@@ -124,6 +126,7 @@ class ModelPagesController(QObject):
             self.first_run.modelReady.connect(self._on_model_ready)
             self.first_run.searchHubRequested.connect(self.show_hub_search)
             self.first_run_page = self._embed(self.first_run, "Get a model")
+            self._add_connect_button(self.first_run_page)
         self.stack.setCurrentWidget(self.first_run_page)
 
     def show_models(self, loaded: str | None) -> None:
@@ -141,6 +144,7 @@ class ModelPagesController(QObject):
                 "Search the Hub…", "Find GGUF models on the Hugging Face Hub by name"
             )
             search.clicked.connect(self.show_hub_search)
+            self._add_connect_button(self.models_page)
         else:
             self.models.refresh()
         self.models.set_loaded(loaded)
@@ -191,6 +195,13 @@ class ModelPagesController(QObject):
         if self.downloads is not None:
             self.downloads.shutdown()
         self.probe.shutdown()
+
+    def _add_connect_button(self, page: EmbeddedPage) -> None:
+        button = page.add_button(
+            "Connect to a server…",
+            "Chat with a model on another computer (llama-server, vLLM, Ollama, QwQ Desktop)",
+        )
+        button.clicked.connect(self.connectRequested)
 
     def _embed(self, content: QWidget, title: str) -> EmbeddedPage:
         page = EmbeddedPage(content, title, self.stack)
