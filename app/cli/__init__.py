@@ -12,9 +12,11 @@ No subcommand starts the desktop app (``app.ui.launch.run_gui``). ``python -m ap
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 
 from app import __version__
+from app.paths import app_paths, private_files
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -69,13 +71,22 @@ def desktop_argv(argv: list[str]) -> list[str]:
     return argv
 
 
+def _secure_folders() -> None:
+    """The app's folders user-only (0700), looser ones tightened; one that cannot be created
+    is reported by the command that needs it."""
+    with contextlib.suppress(OSError):
+        app_paths().ensure()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `qwq-desktop` command."""
     argv = desktop_argv(sys.argv[1:] if argv is None else argv)
+    private_files()  # what this process writes is the user's alone (umask 077, POSIX)
     if argv[:1] == ["quantize"]:  # everything after it belongs to the quantisation tool
         return _run_quantize(argparse.Namespace(quantize_args=argv[1:]))
     parser = build_parser()
     args = parser.parse_args(argv)
+    _secure_folders()
     if args.self_test:
         from app.selftest import run_self_test
 

@@ -7,6 +7,9 @@ own few statements, and every write runs in its own short ``BEGIN IMMEDIATE`` tr
 One connection (rather than one per thread) keeps the crash-recovery and ``close()`` semantics
 simple, and the store's queries take milliseconds, so nobody waits noticeably.
 
+Privacy: the database and its ``-wal``/``-shm`` files are the user's alone (0600 on POSIX; an
+older, looser file is tightened on open), in a folder created user-only (0700).
+
 Durability: WAL journal with ``synchronous=NORMAL``. A committed transaction survives the app
 being killed (the WAL is in the operating system's cache); only a power cut can lose the last
 commits, never corrupt the file.
@@ -22,6 +25,8 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+
+from app.paths import FILE_MODE, FOLDER_MODE, tighten
 
 from .errors import (
     MigrationError,
@@ -41,7 +46,8 @@ def connect(path: str | os.PathLike[str]) -> sqlite3.Connection:
     """Open ``path`` in autocommit mode with the store's pragmas (WAL, foreign keys)."""
     db_path = Path(path)
     try:
-        db_path.parent.mkdir(parents=True, exist_ok=True)
+        db_path.parent.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
+        _private(db_path)
         conn = sqlite3.connect(
             db_path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_S
         )
@@ -64,7 +70,15 @@ def connect(path: str | os.PathLike[str]) -> sqlite3.Connection:
         ) from exc
     if str(mode).lower() != "wal":
         log.warning("SQLite refused WAL mode for %s (journal mode is %s)", db_path, mode)
+    for suffix in ("", "-wal", "-shm"):  # SQLite gives its sidecars the database's mode
+        tighten(Path(f"{db_path}{suffix}"), FILE_MODE)
     return conn
+
+
+def _private(db_path: Path) -> None:
+    """Create a new database file user-only, whatever the process's umask."""
+    if os.name == "posix" and not db_path.exists():
+        os.close(os.open(db_path, os.O_CREAT | os.O_WRONLY, FILE_MODE))
 
 
 def schema_version(conn: sqlite3.Connection) -> int:
@@ -84,6 +98,7 @@ def backup_database(conn: sqlite3.Connection, dest: Path) -> None:
         target.execute("PRAGMA journal_mode=DELETE")
     finally:
         target.close()
+    tighten(tmp, FILE_MODE)
     os.replace(tmp, dest)
 
 

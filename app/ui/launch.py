@@ -6,17 +6,21 @@ import importlib.resources
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from PySide6.QtCore import QTimer, QtMsgType, qInstallMessageHandler
 from PySide6.QtGui import QGuiApplication, QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app import __version__
-from app.paths import AppPaths, app_paths
+from app.engine.llama_log import CRASH_LOG_NAME
+from app.paths import AppPaths, DataFolderError, app_paths, private_files
 from app.settings import load_settings
 from app.store import ConversationStore, StoreError
+from app.ui.common.notices import Notice
 from app.ui.common.single_instance import InstanceLock
 from app.ui.window.main_window import APP_TITLE, MainWindow
+from quantize.llama_log import ABORT_PREFIX
 
 
 def app_icon() -> QIcon:
@@ -98,7 +102,11 @@ def run_gui(
     if app is None:
         return EXIT_NO_DISPLAY
     app.setWindowIcon(app_icon())
-    paths = app_paths().ensure()
+    private_files()  # the database, settings and exports are the user's alone (POSIX)
+    try:
+        paths = app_paths().check_writable()  # folders 0700; a read-only one is a message
+    except DataFolderError as exc:
+        return _refuse_start(exc)
     lock = InstanceLock(paths.data_dir)
     refusal = lock.acquire()
     if refusal is not None:
@@ -109,6 +117,40 @@ def run_gui(
         return _run_window(app, paths, model, on_shown)
     finally:
         lock.release()
+
+
+def take_crash_report(logs_dir: Path) -> Notice | None:
+    """The report a native llama.cpp abort left in the log folder (``llama-crash.log``, the
+    last one when there are several), as a notice with llama.cpp's last lines under Details;
+    None when there is none. The file is renamed ``llama-crash.log.shown`` (kept for a bug
+    report), so the report is shown once."""
+    path = logs_dir / CRASH_LOG_NAME
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+        os.replace(path, path.with_name(path.name + ".shown"))
+    except OSError:
+        return None
+    report = text[text.rfind(ABORT_PREFIX) :] if ABORT_PREFIX in text else text
+    lines = [line.rstrip() for line in report.strip().splitlines() if line.strip()]
+    if not lines:
+        return None
+    said = lines[0].removeprefix(ABORT_PREFIX).strip()
+    return Notice(
+        f"llama.cpp stopped QwQ Desktop last time: {said}. Its last messages are under "
+        "Details; if it happens again with this model, download the model again or choose "
+        "another one.",
+        "warning",
+        details="\n".join(lines),
+    )
+
+
+def _refuse_start(error: DataFolderError) -> int:
+    """Tell the user in one line (stderr) and one dialog why the app cannot start; exit 1."""
+    print(f"qwq-desktop: {error.message}\n  try: {error.hint}", file=sys.stderr)
+    QMessageBox.critical(
+        None, APP_TITLE, f"{error.message}.\n\n{error.hint[:1].upper()}{error.hint[1:]}."
+    )
+    return 1
 
 
 def _run_window(
@@ -127,6 +169,9 @@ def _run_window(
     window.show()
     window.focus_composer()
     window.open_start_page(model)
+    crash = take_crash_report(paths.logs_dir)
+    if crash is not None:
+        window.notices.post(crash)
     if on_shown is not None:
         QTimer.singleShot(0, app, lambda: on_shown(app))
     try:
