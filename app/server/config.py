@@ -20,7 +20,8 @@ class ServerConfig:
     ``port`` 0 picks a free port (read ``ApiServer.port`` once started). ``max_waiting``
     requests may wait behind the running generation, each at most ``queue_wait_s``; more get
     429 with Retry-After. ``default_params`` (the app's sampling settings, thinking budget
-    included) are what a request does not set; ``None`` takes the model's preset.
+    included) are what a request does not set; ``None`` takes the model's preset, with
+    ``thinking_budget`` (the app's default budget) when that is set.
     """
 
     host: str = "127.0.0.1"
@@ -32,6 +33,7 @@ class ServerConfig:
     max_messages: int = 2000
     model_id: str | None = None  # default: the GGUF's file name without .gguf
     default_params: SamplingParams | None = None
+    thinking_budget: int | None = None
 
     def check(self) -> None:
         """Raise ServerConfigError for settings that cannot be served."""

@@ -3,10 +3,12 @@ thread to the server's event loop.
 
 ``GenerationQueue`` lives on the event loop: one slot, at most ``max_waiting`` requests waiting
 for it in arrival order, each at most ``wait_s``; the others get ``QueueFullError`` (429 with a
-Retry-After estimated from recent turns). ``Generation`` runs ``ChatEngine.stream_chat`` on its
-own thread (the engine's lock also serialises it with the GUI's turns), cuts the answer at the
-request's stop strings, and hands text to the loop in batches: whatever arrived since the
-consumer last looked, merged per channel, so a slow client costs fewer, larger chunks.
+Retry-After estimated from recent turns). ``Generation`` takes the ``EngineGate`` on its own
+thread (shared with the app's chat turns: it may wait there for one, at most what is left of
+``wait_s``), runs ``ChatEngine.stream_chat`` (a /v1/completions prompt as it is: raw_prompt.py),
+cuts the answer at the request's stop strings, and hands text to the loop in batches: whatever
+arrived since the consumer last looked, merged per channel, so a slow client costs fewer, larger
+chunks.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from collections.abc import AsyncIterator, Callable
 from app.engine.events import TextDelta, TurnFinished
 from app.engine.stop_strings import StopStringFilter
 
-from .errors import QueueFullError
+from .errors import ApiError, QueueFullError
+from .gate import EngineGate, GateCancelled, GateTimeout
+from .raw_prompt import plain_prompt_view
 from .requests import ChatRequest
 from .responses import Outcome
 
@@ -87,10 +91,17 @@ class GenerationQueue:
 class Generation:
     """One turn on its own thread; ``batches()`` gives its text on the event loop."""
 
-    def __init__(self, engine, request: ChatRequest, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self,
+        gate: EngineGate,
+        request: ChatRequest,
+        loop: asyncio.AbstractEventLoop,
+        wait_s: float | None = None,
+    ) -> None:
         self.cancel = threading.Event()
         self.outcome: Outcome | None = None
-        self._engine = engine
+        self._gate = gate
+        self._wait_s = wait_s
         self._request = request
         self._loop = loop
         self._items: asyncio.Queue = asyncio.Queue()
@@ -114,26 +125,22 @@ class Generation:
         return True
 
     def _run(self, on_done: Callable[[float], None]) -> None:
-        stops = StopStringFilter(self._request.stop)
         try:
-            turn = self._engine.stream_chat(
-                self._request.messages, self._request.params, self.cancel
-            )
-            for event in turn:
-                if isinstance(event, TextDelta):
-                    for delta in stops.filter(event):
-                        self._put(delta)
-                    if stops.stopped:
-                        self.cancel.set()
-                elif isinstance(event, TurnFinished):
-                    for delta in stops.flush():
-                        self._put(delta)
-                    result = event.result
-                    if stops.stopped:
-                        result.stats.stop_reason = "stop_string"
-                    self.outcome = Outcome(
-                        stops.answer(result.answer), result.thinking, result.stats
+            with self._gate.hold(self.cancel, self._wait_s, "an API request") as ticket:
+                self.started_at = time.perf_counter()  # the turn itself, for Retry-After
+                if ticket.engine is None:
+                    raise no_model_error()
+                self._generate(ticket.engine)
+                if ticket.revoked:
+                    raise ApiError(
+                        503,
+                        "The model was unloaded in QwQ Desktop while this reply was written",
+                        "model_not_loaded",
                     )
+        except GateTimeout as exc:  # the route answers 429 with its own Retry-After
+            self._put(exc)
+        except GateCancelled:
+            self._put(ApiError(503, "The request was cancelled while it waited", "cancelled"))
         except BaseException as exc:  # noqa: BLE001 - handed to the request's handler
             self._put(exc)
         finally:
@@ -143,6 +150,25 @@ class Generation:
                 self._loop.call_soon_threadsafe(on_done, elapsed)
             except RuntimeError:  # the server's loop has closed
                 pass
+
+    def _generate(self, engine) -> None:
+        stops = StopStringFilter(self._request.stop)
+        if self._request.raw:
+            engine = plain_prompt_view(engine)
+        turn = engine.stream_chat(self._request.messages, self._request.params, self.cancel)
+        for event in turn:
+            if isinstance(event, TextDelta):
+                for delta in stops.filter(event):
+                    self._put(delta)
+                if stops.stopped:
+                    self.cancel.set()
+            elif isinstance(event, TurnFinished):
+                for delta in stops.flush():
+                    self._put(delta)
+                result = event.result
+                if stops.stopped:
+                    result.stats.stop_reason = "stop_string"
+                self.outcome = Outcome(stops.answer(result.answer), result.thinking, result.stats)
 
     def _put(self, item: object) -> None:
         try:
@@ -169,3 +195,12 @@ class Generation:
                     batch.append(item)
             if batch:
                 yield batch
+
+
+def no_model_error() -> ApiError:
+    """503: the app has no model loaded (or is loading one)."""
+    return ApiError(
+        503,
+        "No model is loaded in QwQ Desktop: load one in the app (File → Models…), then try again",
+        "model_not_loaded",
+    )

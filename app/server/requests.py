@@ -43,6 +43,7 @@ class ChatRequest:
     stream: bool = False
     include_usage: bool = False
     stop: tuple[str, ...] = ()
+    raw: bool = False  # a text completion: the one message's text is the whole prompt
 
 
 @dataclass
@@ -79,14 +80,15 @@ def chat_request(body: dict, defaults: SamplingParams, max_messages: int) -> Cha
 
 
 def completion_request(body: dict, defaults: SamplingParams) -> ChatRequest:
-    """A /v1/completions body: its prompt becomes one user message (a model without a chat
-    template continues it as plain text)."""
+    """A /v1/completions body: its prompt, sent to the model as it is (no chat template)."""
     prompt = body.get("prompt")
     if isinstance(prompt, list) and len(prompt) == 1 and isinstance(prompt[0], str):
         prompt = prompt[0]
     if not isinstance(prompt, str):
         raise ApiError(400, "'prompt' must be one string", param="prompt")
-    return _request(body, [{"role": "user", "content": prompt}], defaults)
+    request = _request(body, [{"role": "user", "content": prompt}], defaults)
+    request.raw = True
+    return request
 
 
 def embedding_request(body: dict) -> EmbeddingRequest:

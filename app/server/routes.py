@@ -1,6 +1,8 @@
 """The OpenAI-compatible routes: /v1/models, /v1/chat/completions, /v1/completions,
 /v1/embeddings (and /health). Each turn waits for the one generation slot, runs on its own
-thread, and stops when its client leaves (mid-queue, mid-prompt or mid-stream)."""
+thread, and stops when its client leaves (mid-queue, mid-prompt or mid-stream). The model is
+whatever the ``EngineGate`` serves at the time of the request (the app may switch it or have
+none: 503)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import base64
 import logging
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,8 +24,9 @@ from starlette.routing import Route
 from app.errors import AppError
 
 from .config import ServerConfig
-from .errors import ApiError, api_error_from
-from .generation import Generation, GenerationQueue
+from .errors import ApiError, QueueFullError, api_error_from
+from .gate import EngineGate, GateTimeout
+from .generation import Generation, GenerationQueue, no_model_error
 from .guard import too_large
 from .requests import chat_request, completion_request, embedding_request, parse_json
 from .responses import DONE, Reply, sse
@@ -35,16 +39,14 @@ log = logging.getLogger(__name__)
 
 
 class Api:
-    """The routes' shared state: the engine, its queue, the turns running now."""
+    """The routes' shared state: the gate to the engine, the queue, the turns running now."""
 
-    def __init__(self, engine, config: ServerConfig, embeddings: EmbeddingBackend | None) -> None:
-        self.engine = engine
+    def __init__(
+        self, gate: EngineGate, config: ServerConfig, embeddings: EmbeddingBackend | None
+    ) -> None:
+        self.gate = gate
         self.config = config
         self.embeddings = embeddings
-        self.model_id = config.model_id or Path(engine.facts.path).stem
-        names = {self.model_id, Path(engine.facts.path).name, Path(engine.facts.path).stem}
-        self.model_names = names
-        self.defaults = config.default_params or engine.default_sampling()
         self.queue = GenerationQueue(config.max_waiting, config.queue_wait_s)
         self._live: set[Generation] = set()
         self._live_lock = threading.Lock()
@@ -62,6 +64,36 @@ class Api:
         handlers = {HTTPException: _http_error, ApiError: _api_error}
         return Starlette(routes=routes, exception_handlers=handlers)
 
+    # ---- the model served now -----------------------------------------------------------------
+    @property
+    def engine(self):
+        return self.gate.engine
+
+    @property
+    def model_id(self) -> str | None:
+        """The served model's name (None when none is loaded)."""
+        engine = self.engine
+        return None if engine is None else self._model_id(engine)
+
+    def _model_id(self, engine) -> str:
+        return self.config.model_id or Path(engine.facts.path).stem
+
+    def _names(self, engine) -> set[str]:
+        path = Path(engine.facts.path)
+        return {self._model_id(engine), path.name, path.stem}
+
+    def _served(self):
+        """(engine, model id, sampling defaults) now, or 503 when no model is loaded."""
+        engine = self.engine
+        if engine is None:
+            raise no_model_error()
+        defaults = self.config.default_params
+        if defaults is None:
+            defaults = engine.default_sampling()
+            if self.config.thinking_budget is not None:
+                defaults = replace(defaults, thinking_budget=self.config.thinking_budget)
+        return engine, self._model_id(engine), defaults
+
     # ---- the turns running -----------------------------------------------------------------
     def live(self) -> list[Generation]:
         with self._live_lock:
@@ -78,7 +110,8 @@ class Api:
         return JSONResponse({"status": "ok", "generating": self.queue.busy})
 
     async def models(self, request: Request) -> Response:
-        data = [self._model_card()]
+        engine = self.engine
+        data = [self._model_card(engine)] if engine is not None else []
         if self.embeddings is not None:
             data.append(
                 _card(self.embeddings.model_id, {"embedding_dimensions": self.embeddings.dim})
@@ -87,20 +120,24 @@ class Api:
 
     async def model(self, request: Request) -> Response:
         name = request.path_params["model"]
-        if name in self.model_names:
-            return JSONResponse(self._model_card())
+        engine = self.engine
+        if engine is not None and name in self._names(engine):
+            return JSONResponse(self._model_card(engine))
         if self.embeddings is not None and name == self.embeddings.model_id:
             return JSONResponse(_card(name, {"embedding_dimensions": self.embeddings.dim}))
         raise self._unknown_model(name)
 
     async def chat(self, request: Request) -> Response:
         body = parse_json(await self._body(request))
-        turn = chat_request(body, self.defaults, self.config.max_messages)
-        return await self._generate(request, turn, chat=True)
+        engine, model_id, defaults = self._served()
+        turn = chat_request(body, defaults, self.config.max_messages)
+        return await self._generate(request, turn, engine, model_id, chat=True)
 
     async def completions(self, request: Request) -> Response:
         body = parse_json(await self._body(request))
-        return await self._generate(request, completion_request(body, self.defaults), chat=False)
+        engine, model_id, defaults = self._served()
+        turn = completion_request(body, defaults)
+        return await self._generate(request, turn, engine, model_id, chat=False)
 
     async def embed(self, request: Request) -> Response:
         wanted = embedding_request(parse_json(await self._body(request)))
@@ -109,8 +146,8 @@ class Api:
         if self.embeddings is None:
             raise ApiError(
                 400,
-                f"No embedding model is loaded: {self.model_id} is a chat model. Start the "
-                "server with an embedding model (qwq-desktop serve --embedding-model FILE)",
+                f"No embedding model is loaded: {self.model_id or 'this'} is a chat model. Start "
+                "the server with an embedding model (qwq-desktop serve --embedding-model FILE)",
                 "embeddings_not_available",
                 "model",
             )
@@ -138,19 +175,20 @@ class Api:
         )
 
     # ---- a turn --------------------------------------------------------------------------------
-    async def _generate(self, request: Request, turn, chat: bool) -> Response:
-        if turn.model is not None and turn.model not in self.model_names:
+    async def _generate(self, request: Request, turn, engine, model_id: str, chat: bool):
+        if turn.model is not None and turn.model not in self._names(engine):
             raise self._unknown_model(turn.model)
         if self.closing:
             raise ApiError(503, "The server is shutting down", "shutting_down")
         notes = request.scope["state"]["qwq_log"]
-        notes.update(model=self.model_id, stream=turn.stream)
+        notes.update(model=model_id, stream=turn.stream)
         watch = ClientWatch(request)
         try:
             t0 = time.perf_counter()
             await watch.until(self.queue.acquire(), on_gone_after=self.queue.release)
             notes["queued_s"] = time.perf_counter() - t0
-            generation = self._start(turn)
+            wait_left = max(0.0, self.config.queue_wait_s - notes["queued_s"])
+            generation = self._start(turn, wait_left)
             watch.on_gone(generation.cancel.set)
             batches = generation.batches()
             try:
@@ -161,23 +199,29 @@ class Api:
                         pass
             except AppError as exc:
                 raise api_error_from(exc) from exc
+            except GateTimeout as exc:
+                raise QueueFullError(
+                    f"The model stayed busy with {exc.holder} for "
+                    f"{self.config.queue_wait_s:g} s while this request waited",
+                    self.queue.retry_after(),
+                ) from None
             await watch.stop()  # from here on the response's own listener watches
             if not turn.stream:
                 _note_outcome(notes, generation)
                 if watch.gone.is_set():
                     raise ClientGone
-                return JSONResponse(Reply.new(self.model_id, chat).complete(generation.outcome))
+                return JSONResponse(Reply.new(model_id, chat).complete(generation.outcome))
         except ClientGone:
             notes["error"] = "the client closed the connection"
             return Response(status_code=499)
         finally:
             await watch.stop()
-        reply = Reply.new(self.model_id, chat)
+        reply = Reply.new(model_id, chat)
         events = _sse_events(reply, generation, first, batches, turn.include_usage)
         return _TurnStream(events, generation, notes)
 
-    def _start(self, turn) -> Generation:
-        generation = Generation(self.engine, turn, asyncio.get_running_loop())
+    def _start(self, turn, wait_s: float) -> Generation:
+        generation = Generation(self.gate, turn, asyncio.get_running_loop(), wait_s)
         with self._live_lock:
             self._live.add(generation)
 
@@ -206,21 +250,20 @@ class Api:
             chunks.append(chunk)
         return b"".join(chunks)
 
-    def _model_card(self) -> dict:
-        facts = self.engine.facts
+    def _model_card(self, engine) -> dict:
+        facts = engine.facts
         meta = {
-            "context_length": self.engine.n_ctx,
+            "context_length": engine.n_ctx,
             "n_ctx_train": facts.context_length,
             "reasoning": facts.is_reasoning,
             "architecture": facts.architecture,
             "quantization": facts.quant_type,
         }
-        return _card(self.model_id, meta)
+        return _card(self._model_id(engine), meta)
 
     def _unknown_model(self, name: str) -> ApiError:
-        known = ", ".join(
-            sorted({self.model_id} | ({self.embeddings.model_id} if self.embeddings else set()))
-        )
+        served = {self.model_id} | ({self.embeddings.model_id} if self.embeddings else set())
+        known = ", ".join(sorted(n for n in served if n)) or "no model: none is loaded"
         return ApiError(
             404,
             f"The model '{name}' does not exist on this server (it serves {known})",
@@ -246,6 +289,8 @@ async def _sse_events(reply: Reply, generation: Generation, first, batches, incl
             yield sse(chunk)
     except AppError as exc:
         yield sse(api_error_from(exc).body())
+    except ApiError as exc:  # the app unloaded the model mid-reply
+        yield sse(exc.body())
     except Exception as exc:  # noqa: BLE001 - the client reads an error event, never a traceback
         log.exception("A streamed turn failed")
         yield sse(ApiError(500, f"Internal server error ({type(exc).__name__})").body())

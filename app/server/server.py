@@ -1,6 +1,7 @@
-"""ApiServer: the local OpenAI-compatible server around an already loaded ChatEngine.
+"""ApiServer: the local OpenAI-compatible server around a loaded ChatEngine, or the app's gate.
 
     server = ApiServer(engine, ServerConfig(port=8080), on_request=log_view.add)
+    server = ApiServer(session_gate, ...)     # the GUI: whatever model the app has loaded
     server.start()        # binds now (ServerStartError if it cannot), serves on its own thread
     server.url            # "http://127.0.0.1:8080/v1"
     server.stop()         # stops this server's turns, closes connections, joins its threads
@@ -12,7 +13,9 @@ thread once it has stopped (``error`` None, or a ServerError if it failed). ``on
 called from the server's thread with a RequestRecord when a request arrives and when it ends:
 a GUI forwards it to its own thread (a signal), never touches widgets from it.
 The engine is shared, not owned: stopping the server never closes it, and cancels only the
-turns this server started.
+turns this server started. Every turn takes the engine's ``EngineGate`` (gate.py): given an
+engine, the server makes its own; given the app's gate, it shares the app's one queue and
+serves whatever model the app publishes there (503 while there is none).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from typing import TYPE_CHECKING
 
 from .config import ServerConfig
 from .errors import ServerError, ServerStartError
+from .gate import EngineGate
 from .guard import RequestCallback
 
 if TYPE_CHECKING:
@@ -53,8 +57,8 @@ class ApiServer:
 
         self.config = config or ServerConfig()
         self.config.check()
-        self.engine = engine
-        self.api = Api(engine, self.config, embeddings)
+        self.gate = engine if isinstance(engine, EngineGate) else EngineGate(engine)
+        self.api = Api(self.gate, self.config, embeddings)
         self.on_request = on_request
         self.on_stopped = on_stopped
         self._sock: socket.socket | None = None
@@ -66,7 +70,12 @@ class ApiServer:
 
     # ---- state ---------------------------------------------------------------------------------
     @property
-    def model_id(self) -> str:
+    def engine(self):
+        """The engine served now (None while the app has no model loaded)."""
+        return self.gate.engine
+
+    @property
+    def model_id(self) -> str | None:
         return self.api.model_id
 
     @property

@@ -63,13 +63,26 @@ def test_streamed_chat_sends_thinking_then_answer_deltas_and_usage(serve, answer
     assert served.wait_finished(1)[0].stream
 
 
-def test_text_completion_streamed_and_not(serve, answer_engine):
+CHAT_PROMPT = "<|im_start|>user\nWhere?<|im_end|>\n<|im_start|>assistant\n<think>\n"
+
+
+def test_text_completion_sends_the_prompt_as_it_is_streamed_and_not(serve, answer_engine):
     client = serve(answer_engine).client()
-    whole = client.completions.create(model="tiny-qwq-answer", prompt="capital?")
+    # "Paris" alone: the model's next token ends the text. Wrapped in the chat template it
+    # would have been a question, answered with thinking and "Paris".
+    bare = client.completions.create(model="tiny-qwq-answer", prompt="Paris")
+    assert bare.choices[0].text == "" and bare.choices[0].finish_reason == "stop"
+    assert bare.usage.prompt_tokens == len(answer_engine.tokenize_prompt("Paris"))
+    # A client writing its own chat prompt, ending inside <think>: thinking comes apart.
+    whole = client.completions.create(model="tiny-qwq-answer", prompt=CHAT_PROMPT)
     assert whole.choices[0].text == "Paris"
     assert whole.choices[0].model_extra["reasoning_content"] == "Let me think about it"
-    pieces = list(client.completions.create(model="tiny-qwq-answer", prompt="x", stream=True))
+    pieces = list(
+        client.completions.create(model="tiny-qwq-answer", prompt=[CHAT_PROMPT], stream=True)
+    )
     assert "".join(p.choices[0].text for p in pieces) == "Paris"
+    thinking = "".join(p.choices[0].model_extra.get("reasoning_content") or "" for p in pieces)
+    assert thinking == "Let me think about it"
 
 
 def test_requests_keep_the_apps_sampling_rules_and_thinking_budget(serve, loop_engine):
