@@ -19,6 +19,11 @@ Rules that keep the GUI smooth and correct:
 * A remote endpoint (``connect``: an ``app.remote.RemoteEngine``) takes the model's place in
   the same thread; connecting (asking for its models) is its load. Its turns stream the same
   events; a reply the endpoint cut short keeps the part received, with its stats ("partial").
+* The engine's ``EngineGate`` (``self.gate``, app/server/gate.py) is the one queue the chat
+  shares with the local API server: a turn (and a token count) holds it, in arrival order with
+  the API's requests, so the two never run on the model at once; Stop while it waits gives up.
+  A loaded model is published there; asking for a load or closing withdraws it (an API reply
+  on it stops at once).
 * A load reports llama.cpp's progress (at most one ``modelLoadProgress`` per ~50 ms) and stops
   at the next report once its job is aborted: by Cancel, by a newer load, or by shutdown,
   which therefore never waits for a big model to finish loading.
@@ -36,6 +41,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal, Slot
 
 from app.errors import AppError, UserFacingError, as_user_error
+from app.server.gate import EngineGate, GateCancelled
 from app.store import ConversationStore, MessageNotFoundError, StoreError, StreamingSaver
 from app.ui.common.jobs import Job, JobLane
 
@@ -171,6 +177,7 @@ class EngineSession(QObject):
         self._hardware = hardware
         self._engine = None  # app.engine.ChatEngine; touched only in the lane's thread
         self.lane = JobLane("EngineThread", self)
+        self.gate = EngineGate()  # shared with the API server (app.ui.window.api_server)
         self.load_job: Job | None = None
         self.turn_job: Job | None = None
         self.count_job: Job | None = None
@@ -189,6 +196,7 @@ class EngineSession(QObject):
     def load(self, path: str, options: object) -> Job:
         """Load ``path`` (replacing any loaded model, stopping a load in progress)."""
         self.stop()
+        self.gate.withdraw()  # an API reply on the old model stops now, not after its end
         self._drop_load()
         self.model = None
         job = Job(partial(self._load, path, options), "loading the model")
@@ -331,6 +339,7 @@ class EngineSession(QObject):
             engine.close()
             raise LoadCancelledError("The load was cancelled")
         self._engine = engine
+        self.gate.publish(engine)
         return _model_info(
             engine,
             path,
@@ -376,10 +385,14 @@ class EngineSession(QObject):
         timing = _Timing()
         context = None
         try:
-            if grounding is not None:
-                messages, context = _ground(engine, messages, params, grounding)
-                yield context
-            result = yield from self._stream(engine, messages, params, job, saver, timing)
+            with self.gate.hold(job.cancel, who="a chat in the app"):
+                if grounding is not None:
+                    messages, context = _ground(engine, messages, params, grounding)
+                    yield context
+                result = yield from self._stream(engine, messages, params, job, saver, timing)
+        except GateCancelled:  # stopped while an API request had the model
+            self._finish_quietly(saver, "cancelled", _docs_stats(timing.add_to({}), context))
+            return None, {}
         except GeneratorExit:  # stopped between two items: what was generated is saved
             self._finish_quietly(saver, "cancelled", _docs_stats(timing.add_to({}), context))
             raise
@@ -438,12 +451,14 @@ class EngineSession(QObject):
     def _count(self, messages: list[dict], job: Job) -> tuple[int, int]:
         if self._engine is None:
             raise AppError("No model is loaded", "load a model first")
-        used = self._engine.count_prompt_tokens(messages)
+        with self.gate.hold(job.cancel, who="a chat in the app"):
+            used = self._engine.count_prompt_tokens(messages)
         return int(used), int(self._engine.plan.n_ctx)
 
     def _close_engine(self) -> None:
         engine, self._engine = self._engine, None
         if engine is not None:
+            self.gate.withdraw()
             engine.close()
 
 
