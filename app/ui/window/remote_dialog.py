@@ -13,7 +13,9 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QHBoxLayout,
     QLabel,
+    QLayout,
     QLineEdit,
     QPushButton,
     QRadioButton,
@@ -64,10 +66,11 @@ class ConnectDialog(QDialog):
         self.key.setText(api_key or "")
         (self.server if choice is not None and choice.active else self.local).setChecked(True)
         self._update()
-        self.resize(560, 0)
+        self.resize(600, self.sizeHint().height())
 
     def _build(self, keyring: bool) -> None:
         layout = QVBoxLayout(self)
+        layout.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)  # grows with the text
         layout.setContentsMargins(20, 18, 20, 14)
         layout.setSpacing(8)
         self.local = QRadioButton("This computer")
@@ -118,8 +121,10 @@ class ConnectDialog(QDialog):
         self.test_button = QPushButton("Test connection")
         self.test_button.setToolTip("Ask the server for its models (/v1/models)")
         self.test_button.clicked.connect(self.test_connection)
-        form.addRow("Model", self.model)
-        form.addRow("", self.test_button)
+        model_row = QHBoxLayout()
+        model_row.addWidget(self.model, 1)
+        model_row.addWidget(self.test_button)
+        form.addRow("Model", model_row)
         self.status = muted_label("Press Test connection to list the server's models.")
         self.status.setAccessibleName("Connection test result")
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
