@@ -94,12 +94,49 @@ def _add_validate(sub) -> None:
     p.set_defaults(run=_run_validate)
 
 
+class _RefuseTokenValue(argparse.Action):
+    """``--token VALUE``, refused with the reason and what to use instead."""
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        parser.error(
+            "--token is not accepted: a token on the command line is visible to every user of "
+            "this computer; pipe it to --token-stdin or set HF_TOKEN"
+        )
+
+
+def add_token_arguments(p: argparse.ArgumentParser, help_text: str) -> None:
+    """``--token-stdin`` (help: ``help_text``), and ``--token VALUE`` refused with a reason."""
+    p.add_argument("--token-stdin", action="store_true", help=help_text)
+    p.add_argument("--token", action=_RefuseTokenValue, help=argparse.SUPPRESS)
+
+
+def _add_token(p: argparse.ArgumentParser) -> None:
+    add_token_arguments(
+        p,
+        "read a Hub token for gated repos from standard input (default: $HF_TOKEN); a "
+        "token on the command line would be visible to every user of the computer",
+    )
+
+
+def _token(args) -> str | None:
+    """The token piped in with --token-stdin, or None ($HF_TOKEN, huggingface_hub's login)."""
+    if not args.token_stdin:
+        return None
+    token = sys.stdin.readline().strip()
+    if not token:
+        raise QuantizeToolError(
+            "--token-stdin was given but standard input held no token",
+            "pipe the token in, or set HF_TOKEN instead",
+        )
+    return token
+
+
 def _add_fetch(sub) -> None:
     p = sub.add_parser("fetch", help="download a model from the Hugging Face Hub (resumable)")
     p.add_argument("repo_id", help="e.g. Qwen/QwQ-32B")
     p.add_argument("--revision", default="main", help="branch, tag or commit (pinned on start)")
     p.add_argument("--dir", type=Path, default=None, help="target folder (default: ./<name>)")
-    p.add_argument("--token", default=None, help="Hub token for gated repos (default: $HF_TOKEN)")
+    _add_token(p)
     p.set_defaults(run=_run_fetch)
 
 
@@ -117,7 +154,7 @@ def _add_all(sub) -> None:
     )
     p.add_argument("--dir", type=Path, default=None, help="work folder (default: ./<name>-gguf)")
     p.add_argument("--revision", default="main")
-    p.add_argument("--token", default=None)
+    _add_token(p)
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--imatrix", type=Path, default=None)
     p.add_argument("--estimate-only", action="store_true", help="show the estimate and stop")
@@ -306,7 +343,7 @@ def _run_fetch(args, reporter: Reporter, cancel: CancelToken) -> int:
             args.repo_id,
             folder,
             revision=args.revision,
-            token=args.token,
+            token=_token(args),
             progress=download_callback(reporter),
         )
     reporter.emit(StepFinished("fetch", str(result.folder), result.total_bytes))
@@ -326,7 +363,7 @@ def _run_all(args, reporter: Reporter, cancel: CancelToken) -> int:
     result = run_all(
         plan,
         revision=args.revision,
-        token=args.token,
+        token=_token(args),
         threads=args.threads,
         imatrix=args.imatrix,
         estimate_only=args.estimate_only,

@@ -1,4 +1,4 @@
-"""``qwq-desktop models ...``: list, download, verify, remove, recommend, import, search.
+"""``qwq-desktop models ...``: list, download, verify, remove, recommend, import, search, login.
 
 Wire into the main parser with ``add_models_parser(subparsers)``; the parsed namespace's
 ``func(args)`` runs the command and returns the exit code (expected errors are printed to
@@ -20,10 +20,18 @@ from app.engine import probe_hardware
 from app.errors import UserFacingError
 from app.models.catalogue import load_catalogue
 from app.models.errors import ModelNotInstalledError, VerificationFailedError
+from app.models.hub_token import (
+    TokenInputError,
+    forget_token,
+    hub_token,
+    read_token,
+    remember_token,
+)
 from app.models.install import adopt_found_models, import_gguf, install_download, verify_model
 from app.models.recommend import hypothetical_hardware, recommend
 from app.models.registry import ModelRegistry
 from app.sizes import format_bytes
+from quantize.cli import add_token_arguments
 from quantize.errors import print_error
 from quantize.hub import (
     ChecksumMismatchError,
@@ -45,7 +53,8 @@ def add_models_parser(subparsers: argparse._SubParsersAction) -> argparse.Argume
     models = subparsers.add_parser(
         "models",
         help="list, download, verify, remove and recommend models",
-        description="Manage GGUF models. Honours HF_ENDPOINT, HF_TOKEN and HF_HUB_OFFLINE.",
+        description="Manage GGUF models. Honours HF_ENDPOINT, HF_TOKEN and HF_HUB_OFFLINE; a "
+        "token given to `models login` is kept in the system keyring.",
     )
     sub = models.add_subparsers(dest="models_command", metavar="COMMAND", required=True)
 
@@ -58,8 +67,19 @@ def add_models_parser(subparsers: argparse._SubParsersAction) -> argparse.Argume
     p.add_argument("file", help="file in the repository, e.g. qwq-32b-q4_k_m.gguf")
     p.add_argument("--revision", default="main", help="branch, tag or commit (default main)")
     p.add_argument("--sha256", help="expected sha256 (must agree with the Hub's)")
-    p.add_argument("--token", help="Hugging Face token (default: $HF_TOKEN or saved login)")
+    add_token_arguments(
+        p,
+        "read a Hugging Face token for this download from standard input (default: "
+        "$HF_TOKEN, else the one kept by `models login`)",
+    )
     p.set_defaults(func=guarded(cmd_download))
+
+    p = sub.add_parser(
+        "login", help="keep a Hugging Face token in the system keyring (read from stdin)"
+    )
+    p.set_defaults(func=guarded(cmd_login))
+    p = sub.add_parser("logout", help="forget the Hugging Face token kept in the keyring")
+    p.set_defaults(func=guarded(cmd_logout))
 
     p = sub.add_parser("verify", help="re-check an installed model's file and sha256")
     p.add_argument("name")
@@ -127,6 +147,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_download(args: argparse.Namespace) -> int:
+    token = read_token(sys.stdin) if args.token_stdin else None  # None: hub_token()
     printer = ProgressPrinter(sys.stderr)
     try:
         model = install_download(
@@ -134,7 +155,7 @@ def cmd_download(args: argparse.Namespace) -> int:
             args.repo,
             args.file,
             revision=args.revision,
-            token=args.token,
+            token=token,
             expected_sha256=args.sha256,
             progress=printer,
         )
@@ -147,6 +168,28 @@ def cmd_download(args: argparse.Namespace) -> int:
         return EXIT_INTERRUPTED
     printer.finish()
     print(f"Installed {model.name}: {model.path} (sha256 {model.sha256})")
+    return EXIT_OK
+
+
+def cmd_login(args: argparse.Namespace) -> int:
+    if sys.stdin.isatty():
+        import getpass
+
+        token = getpass.getpass("Hugging Face token (not shown): ")
+    else:
+        token = read_token(sys.stdin)
+    if not remember_token(token):
+        raise TokenInputError(
+            "No system keyring is available, so the token cannot be kept",
+            "set HF_TOKEN in the environment, or pass it to each download with --token-stdin",
+        )
+    print("The Hugging Face token is kept in the system keyring.")
+    return EXIT_OK
+
+
+def cmd_logout(args: argparse.Namespace) -> int:
+    forget_token()
+    print("No Hugging Face token is kept any more.")
     return EXIT_OK
 
 
@@ -228,7 +271,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    hits = search_models(args.query, limit=args.limit)
+    hits = search_models(args.query, limit=args.limit, token=hub_token())
     if not hits:
         print(f"No GGUF repositories match {args.query!r}.")
     for hit in hits:
@@ -237,7 +280,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_files(args: argparse.Namespace) -> int:
-    snap = list_repo_files(args.repo, args.revision)
+    snap = list_repo_files(args.repo, args.revision, token=hub_token())
     ggufs = [f for f in snap.files if f.path.endswith(".gguf")]
     print(f"{args.repo} at {snap.commit_sha[:12]}: {len(ggufs)} GGUF file(s)")
     for f in ggufs:

@@ -4,6 +4,9 @@ The child reports typed JSON-lines events (``--progress jsonl``, schema in quant
 a reader thread turns each line back into its event dataclass and hands it to ``on_event`` (in
 that thread) or to the ``events()`` iterator. The last event is always ``Exited``.
 
+The Hub token (``app.models.hub_token``) reaches the child as ``HF_TOKEN`` in its
+environment, never on its command line (which every user of the computer can read).
+
 ``stop()`` asks the child to stop: it creates the cancel file the child watches (every OS) and,
 on POSIX once the child has said ``start`` (its signal handlers are in place), also sends
 SIGTERM. The child stops at its next block or tensor boundary, removes its temporary files,
@@ -28,6 +31,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from app.models.errors import ModelsError
+from app.models.hub_token import token_environment
 from quantize.errors import Action
 from quantize.events import Cancelled, ErrorInfo, Event, Failed, Log, Result, Started, parse_event
 from quantize.pipeline import remove_leftovers
@@ -160,7 +164,7 @@ class BuildRunner:
             text=True,
             encoding="utf-8",
             errors="replace",
-            env={**os.environ, "PYTHONUNBUFFERED": "1", **self.env},
+            env={**os.environ, **token_environment(), "PYTHONUNBUFFERED": "1", **self.env},
             creationflags=flags,
         )
         self._stderr_reader = threading.Thread(

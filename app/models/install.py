@@ -29,6 +29,7 @@ from quantize.hub import (
 from .catalogue import Catalogue, load_catalogue
 from .checks import check_gguf
 from .errors import ModelFileMissingError, VerificationFailedError
+from .hub_token import hub_token
 from .load_settings import LoadSettings
 from .registry import InstalledModel, ModelRegistry, model_from_facts, now_iso
 
@@ -59,12 +60,14 @@ def install_download(
 ) -> InstalledModel:
     """Download, verify (sha256), check (GGUF, architecture) and register one model file.
 
+    ``token`` None: ``hub_token()`` ($HF_TOKEN or the one kept in the keyring).
     A catalogue entry for the file supplies its expected sha256 (when published) and name.
     A verified file that llama.cpp cannot load is deleted again and UnsupportedModelError raised.
     """
     catalogue = catalogue or load_catalogue()
     entry = catalogue.find_file(repo_id, filename)
     expected = expected_sha256 or (entry.sha256 if entry else None)
+    token = hub_token() if token is None else token
     snap = snapshot or list_repo_files(repo_id, revision, token=token)
     dest_dir, part_dir = download_target(registry, repo_id)
     path = download_file(

@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from app.engine import HardwareInfo, InsufficientMemoryError
 from app.engine.planner import GPU_RESERVE, ram_budget
 from app.models import Catalogue, CatalogueEntry, LoadSettings, ModelFamily, Option, plan_entry
+from app.models.hub_token import hub_token
 from app.models.install import download_target
 from app.models.registry import ModelRegistry
 from app.sizes import format_bytes
@@ -225,8 +226,9 @@ def list_gguf_files(
     revision: str = "main",
     token: str | bool | None = None,
 ) -> RepoListing:
-    """Ask the Hub for ``repo_id``'s files and describe its GGUF ones (network; HubError)."""
-    snap = list_repo_files(repo_id, revision, token=token)
+    """Ask the Hub for ``repo_id``'s files and describe its GGUF ones (network; HubError).
+    ``token`` None: ``hub_token()`` ($HF_TOKEN or the one kept in the keyring)."""
+    snap = list_repo_files(repo_id, revision, token=hub_token() if token is None else token)
     files = tuple(
         describe_file(repo_id, remote, catalogue, hardware, registry)
         for remote in snap.files

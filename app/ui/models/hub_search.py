@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 from app.engine import HardwareInfo
 from app.errors import UserFacingError
 from app.models import Catalogue, DownloadTask, ModelRegistry, TaskState, load_catalogue
+from app.models.hub_token import hub_token
 from app.ui.common.hardware_probe import CHECKING_TEXT, HardwareProbe, as_probe
 from app.ui.common.jobs import Job, JobLane
 from app.ui.common.notices import NoticeBar, NoticeBridge, guarded
@@ -196,7 +197,8 @@ class HubSearchDialog(QDialog):
         self._set_status(f"Searching the Hub for “{query}”…")
         self._drop("search_job")
         self.search_job = self.searches.submit(
-            lambda job: (query, search_models(query, limit=SEARCH_LIMIT)), "searching the Hub"
+            lambda job: (query, search_models(query, limit=SEARCH_LIMIT, token=hub_token())),
+            "searching the Hub",
         )
         self.search_job.finished.connect(self._on_results)
         self.search_job.errored.connect(self._on_job_failed)
