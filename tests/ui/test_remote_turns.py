@@ -7,6 +7,8 @@ numbered sources."""
 
 from __future__ import annotations
 
+import socket
+
 from app.remote import EndpointChoice
 from tests.docs.manuals import PUMP, write_pdfs
 from tests.engine.conftest import answer_engine  # noqa: F401 - the tiny answering engine
@@ -75,3 +77,28 @@ def test_documents_are_answered_through_the_endpoint(serve, answer_engine, windo
     stored = window.store.get_message(reply.message.id).stats
     assert any(PUMP in source["text"] for source in stored["sources"])
     assert stored["model"] == "tiny-qwq-answer"
+
+
+def test_a_silent_server_is_a_timeout_and_connecting_can_be_cancelled(endpoint, window, qtbot):
+    from app.remote import RemoteEndpoint
+
+    server = endpoint(fake.never_answer)  # lists its models, never answers a turn
+    window.models.connect(RemoteEndpoint(server.url, read_timeout_s=0.5))
+    qtbot.waitUntil(lambda: window.engine.model is not None, timeout=WAIT_MS)
+    window.send_message("Anyone there?")
+    qtbot.waitUntil(lambda: not window.controller.generating, timeout=WAIT_MS)
+    assert "sent nothing for 0.5 s before replying" in window.notice_bar.text()
+    assert window.chat_view.last_widget().message.status == "error"
+
+    with socket.socket() as listener:  # accepts the connection, never answers
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        listener.settimeout(WAIT_MS / 1000)  # a failure, never a hang
+        window.models.connect(RemoteEndpoint(f"127.0.0.1:{listener.getsockname()[1]}"))
+        assert "Connecting to 127.0.0.1:" in window.composer.hint.text()
+        connection, _ = listener.accept()
+        window.cancel_load()
+        qtbot.waitUntil(lambda: not window.engine.loading, timeout=WAIT_MS)
+        connection.close()
+    assert window.engine.model is None
+    assert window.notice_bar.text() == "Load cancelled; no model loaded."
