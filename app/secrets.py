@@ -9,6 +9,9 @@ caller keeps the secret for this session only and tells the user it will not be 
 
 from __future__ import annotations
 
+import importlib
+import sys
+
 from app.errors import AppError
 
 SERVICE = "QwQ Desktop"
@@ -32,6 +35,41 @@ def available() -> bool:
         return False
     backend = keyring.get_keyring()
     return getattr(backend, "priority", 0) > 0
+
+
+# The keyring backend each OS is expected to have (the module under keyring.backends).
+PLATFORM_BACKENDS = {"linux": "SecretService", "darwin": "macOS", "win32": "Windows"}
+
+
+def keyring_report() -> dict:
+    """Where secrets go on this machine, for the self-test: ``backend`` (a name, or None when
+    secrets are kept for the session only), ``reason`` (why none), and ``shipped``: whether
+    this OS's backend and what it needs can be imported (False in a bundle that left them out).
+    """
+    expected = PLATFORM_BACKENDS.get("linux" if sys.platform.startswith("linux") else sys.platform)
+    try:
+        import keyring
+    except ImportError as exc:
+        return {"backend": None, "reason": f"keyring is not installed ({exc})", "shipped": False}
+    shipped, reason = True, "no keyring backend on this machine"
+    if expected:
+        try:
+            module = importlib.import_module(f"keyring.backends.{expected}")
+            if expected == "SecretService":
+                importlib.import_module("secretstorage")
+            module.Keyring.priority  # noqa: B018 (raises why the backend cannot be used)
+        except ImportError as exc:
+            shipped, reason = False, f"{expected} backend missing ({exc})"
+        except Exception as exc:  # each backend says in its own words why it is unusable
+            reason = str(exc)
+    if available():
+        backend = keyring.get_keyring()
+        return {
+            "backend": type(backend).__module__.rsplit(".", 1)[-1],
+            "reason": "",
+            "shipped": shipped,
+        }
+    return {"backend": None, "reason": reason, "shipped": shipped}
 
 
 def save_secret(name: str, value: str) -> bool:

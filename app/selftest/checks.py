@@ -99,6 +99,19 @@ def check_store(workdir: Path) -> CheckResult:
     return CheckResult("store", ok, summary, {"sqlite": sqlite3.sqlite_version})
 
 
+def check_keyring() -> CheckResult:
+    """The OS keyring that keeps a Hub token or an API key, or why there is none here (not a
+    failure: the secret is then kept for the session); fails only if its backend is missing."""
+    from app.secrets import keyring_report
+
+    report = keyring_report()
+    if report["backend"]:
+        summary = f"secrets go to the system keyring ({report['backend']})"
+    else:
+        summary = f"no system keyring here ({report['reason']}): secrets last one session"
+    return CheckResult("keyring", report["shipped"], summary, report)
+
+
 def own_command(*args: str) -> list[str]:
     """The command line that starts this same program (bundle or Python package)."""
     if getattr(sys, "frozen", False):
@@ -150,6 +163,7 @@ def run_self_test(as_json: bool = False, window: bool = True) -> int:
             _guarded("llama.cpp", check_llama),
             _guarded("model", lambda: check_model(work)),
             _guarded("store", lambda: check_store(work)),
+            _guarded("keyring", check_keyring),
         ]
         if window:
             results.append(_guarded("window", lambda: check_window(work)))

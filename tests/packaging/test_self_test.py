@@ -30,10 +30,11 @@ def test_self_test_passes_and_names_what_it_found(offscreen_env, isolated_home):
     assert out.returncode == 0, out.stdout + out.stderr
     report = json.loads(out.stdout)
     checks = {c["name"]: c for c in report["checks"]}
-    assert report["ok"] and set(checks) == {"llama.cpp", "model", "store", "window"}
+    assert report["ok"] and set(checks) == {"llama.cpp", "model", "store", "keyring", "window"}
     assert all(c["ok"] for c in checks.values()), checks
     assert checks["llama.cpp"]["details"]["cpu_variant"] not in ("", "sapphirerapids")
     assert checks["model"]["details"]["answer"] == "Paris"
+    assert checks["keyring"]["details"]["shipped"]  # this OS's keyring backend can be used
     window = checks["window"]["details"]
     assert window["platform"] == "offscreen" and window["shown_after_s"] > 0
     assert window["window_size"][0] > 0
