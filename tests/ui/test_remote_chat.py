@@ -148,6 +148,14 @@ def test_the_endpoint_is_used_again_at_start_and_this_computer_lets_go(
     assert again.status.model_label.text() == "No model loaded"
     assert not again.models.remote.active
     assert "this computer" in again.notice_bar.text()
+    again.shutdown()
+
+    asked = len(served.records)
+    third = make_window()  # this computer was chosen last: the endpoint is left alone
+    with qtbot.waitSignal(third.startPageOpened, timeout=CONNECT_TIMEOUT_MS):
+        third.open_start_page()
+    assert third.engine.model is None and not third.engine.loading
+    assert len(served.records) == asked
 
 
 def test_without_a_keyring_the_key_lasts_the_session_and_the_user_is_told(
