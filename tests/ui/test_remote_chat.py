@@ -68,6 +68,7 @@ def test_chat_through_the_endpoint_keeps_thinking_apart(
     assert window.status.model_label.text() == f"tiny-qwq-answer · {host}"
     assert window.status.device_label.text() == "Remote server · 2K context"
     assert host in window.chat_view.empty_state.subtitle.text()
+    assert window.engine.gate.engine is None  # the app's own API serves local models only
     saved = json.loads(choice_path(ui_paths.config_dir).read_text())
     assert saved == {"url": served.url, "model": None, "active": True}
     assert "sesame" not in choice_path(ui_paths.config_dir).read_text()

@@ -209,8 +209,10 @@ class EngineSession(QObject):
 
     def connect(self, endpoint: Any) -> Job:
         """Use the remote ``endpoint`` (an ``app.remote.RemoteEndpoint``) in place of a local
-        model: a load that asks the endpoint for its models, answered like ``load``."""
+        model: a load that asks the endpoint for its models, answered like ``load``. It is not
+        published on the gate: the app's API server serves local models only."""
         self.stop()
+        self.gate.withdraw()
         self._drop_load()
         self.model = None
         job = Job(partial(self._connect, endpoint), "connecting to the server")
@@ -223,6 +225,7 @@ class EngineSession(QObject):
     def unload(self) -> None:
         """Let go of the model or endpoint (closed in its thread); no model afterwards."""
         self.stop()
+        self.gate.withdraw()
         self._drop_load()
         self.model = None
         self.lane.submit(lambda job: self._close_engine(), "closing the model")
