@@ -205,6 +205,9 @@ class AppSettings(_Validated):
         "font_size": Rule(int, minimum=6, maximum=48),
         "last_model": Rule(str, nullable=True, max_length=4096),
         "thinking_budget": Rule(int, nullable=True, minimum=0, maximum=1_048_576),
+        "api_server": Rule(bool),
+        "api_host": Rule(str, max_length=255),
+        "api_port": Rule(int, minimum=0, maximum=65535),
     }
 
     threads: int | None = None
@@ -215,6 +218,10 @@ class AppSettings(_Validated):
     font_size: int = 11
     last_model: str | None = None
     thinking_budget: int | None = None
+    # The local API server in the app (its key is in the OS keyring, never here); 0 = any port.
+    api_server: bool = False
+    api_host: str = "127.0.0.1"
+    api_port: int = 8080
 
 
 def default_settings_path() -> Path:

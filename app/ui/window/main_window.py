@@ -41,6 +41,7 @@ from app.ui.common.theme import Colors, apply_theme
 from app.ui.conversations.sidebar import Sidebar
 from app.ui.docs.feature import DocsFeature
 
+from .api_server import ApiServerController
 from .conversation_actions import ConversationActions
 from .menus import GET_MODEL_SHORTCUT, MODELS_SHORTCUT, build_menus
 from .model_loading import ModelLoading
@@ -108,6 +109,7 @@ class MainWindow(QMainWindow):
         self.models = ModelLoading(self)
         self.preferences = Preferences(self)
         self.docs = DocsFeature(self)  # collections, the chat's documents, the source panel
+        self.api_server = ApiServerController(self)  # the local API, on the engine's queue
         self._connect()
         build_menus(self)
         self.refresh_conversations()
@@ -115,6 +117,7 @@ class MainWindow(QMainWindow):
         self.models.update_composer()
         for warning in settings_warnings or []:
             self.notices.show(warning, "warning")
+        self.api_server.apply(settings)  # on at start when the settings say so
 
     # -- construction -------------------------------------------------------------------------
 
@@ -176,6 +179,7 @@ class MainWindow(QMainWindow):
         s.hitActivated.connect(self.controller.show_message)
         self.header.settings_button.clicked.connect(self.preferences.open_settings)
         self.status.modelClicked.connect(self.show_models)
+        self.status.apiClicked.connect(self.api_server.show_log)
         self.model_pages.loadRequested.connect(self._on_install_load_requested)
         self.model_pages.backRequested.connect(self.show_chat)
 
@@ -331,6 +335,7 @@ class MainWindow(QMainWindow):
             return
         self._shut_down = True
         self.controller.stop()
+        self.api_server.shutdown()  # its replies end before the model is freed
         self.status.stop_loading()
         self.model_pages.shutdown()
         self.engine.shutdown()

@@ -1,6 +1,7 @@
 """The main window's settings and appearance: the Settings dialog, applying and saving new
-settings (theme and text size at once; load options at the next load, with an offer to reload),
-the View menu's theme and text size, and following the system's colour scheme."""
+settings (theme and text size at once; load options at the next load, with an offer to reload;
+the local API server switched on, off or moved at once, its key to the keyring), the View
+menu's theme and text size, and following the system's colour scheme."""
 
 from __future__ import annotations
 
@@ -43,9 +44,12 @@ class Preferences(QObject):
             controller.conversation_settings() if controller.conv_id is not None else None
         )
         preset = w.engine.model.default_sampling if w.engine.model is not None else None
-        dialog = SettingsDialog(w.settings, conv_settings, preset, w)
+        key = w.api_server.current_key()
+        dialog = SettingsDialog(w.settings, conv_settings, preset, w, api_key=key)
         if dialog.exec() != SettingsDialog.DialogCode.Accepted:
             return
+        if dialog.api_key() != (key or ""):
+            w.api_server.set_key(dialog.api_key())
         self.apply_settings(dialog.app_settings(), dialog.conversation_settings())
 
     def apply_settings(self, app_settings: AppSettings, conv_settings=None) -> None:
@@ -62,6 +66,7 @@ class Preferences(QObject):
         w.settings = app_settings
         w.controller.app_settings = app_settings
         self.save_settings()
+        w.api_server.apply(app_settings)
         if appearance:
             self.apply_appearance()
         if reload_needed and w.engine.model is not None:

@@ -1,22 +1,28 @@
-"""Settings: this conversation (system prompt, sampling) and the app (threads, GPU, theme, ...).
+"""Settings: this conversation (system prompt, sampling), the app (threads, GPU, theme, ...)
+and the local API server (on/off, address, key).
 
 Sampling fields left at "Model default" follow the loaded model's recommended preset; "Reset to
-recommended" clears every override.
+recommended" clears every override. An API server address beyond this computer without a key
+is refused before the dialog closes.
 """
 
 from __future__ import annotations
 
+import secrets as random_secrets
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
     QDoubleSpinBox,
     QFormLayout,
+    QHBoxLayout,
     QLabel,
+    QLineEdit,
     QPlainTextEdit,
     QPushButton,
     QSpinBox,
@@ -25,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.server import ServerConfig, ServerConfigError
 from app.settings import KV_CACHE_TYPES, THEMES, AppSettings, ConversationSettings
 
 AUTO = -2  # spin-box value meaning "None" (auto / model default)
@@ -89,6 +96,8 @@ class SettingsDialog(QDialog):
         conversation: ConversationSettings | None,
         preset: object | None = None,  # app.engine.SamplingParams of the loaded model
         parent: QWidget | None = None,
+        *,
+        api_key: str | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
@@ -101,6 +110,7 @@ class SettingsDialog(QDialog):
         if conversation is not None:
             self.tabs.addTab(self._conversation_tab(conversation), "This conversation")
         self.tabs.addTab(self._app_tab(app_settings), "Application")
+        self.tabs.addTab(self._api_tab(app_settings, api_key or ""), "Local API")
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel, self
         )
@@ -248,5 +258,83 @@ class SettingsDialog(QDialog):
             thinking_budget=self.app_thinking_budget.optional_value(),
             theme=self.theme.currentData(),
             font_size=self.font_size.value(),
+            api_server=self.api_enabled.isChecked(),
+            api_host=self.api_host.text().strip() or "127.0.0.1",
+            api_port=self.api_port.value(),
         )
         return AppSettings.from_dict(data)
+
+    # -- local API tab ------------------------------------------------------------------------
+
+    def _api_tab(self, app: AppSettings, key: str) -> QWidget:
+        page = QWidget(self)
+        form = QFormLayout(page)
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
+        self.api_enabled = QCheckBox("Serve the loaded model to other apps", page)
+        self.api_enabled.setAccessibleName("Local API server")
+        self.api_enabled.setChecked(app.api_server)
+        form.addRow(self.api_enabled)
+        self.api_host = QLineEdit(app.api_host, page)
+        self.api_host.setAccessibleName("API server address")
+        self.api_host.setPlaceholderText("127.0.0.1")
+        form.addRow("Address", self.api_host)
+        self.api_port = QSpinBox(page)
+        self.api_port.setRange(0, 65535)
+        self.api_port.setSpecialValueText("Any free port")
+        self.api_port.setValue(app.api_port)
+        self.api_port.setAccessibleName("API server port")
+        form.addRow("Port", self.api_port)
+        self.api_key_edit = QLineEdit(key, page)
+        self.api_key_edit.setEchoMode(QLineEdit.EchoMode.PasswordEchoOnEdit)
+        self.api_key_edit.setPlaceholderText("None (required beyond 127.0.0.1)")
+        self.api_key_edit.setAccessibleName("API key")
+        generate = QPushButton("Generate", page)
+        generate.setAccessibleName("Generate an API key")
+        generate.clicked.connect(self.generate_key)
+        row = QWidget(page)
+        box = QHBoxLayout(row)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.addWidget(self.api_key_edit, 1)
+        box.addWidget(generate)
+        form.addRow("API key", row)
+        note = QLabel(
+            "OpenAI-compatible: clients use base_url http://ADDRESS:PORT/v1 and send the key as "
+            "'Authorization: Bearer KEY'. One reply at a time: a chat sent here waits for an API "
+            "reply being written, and API requests wait for the app's (up to a minute, then "
+            "'busy, retry later'). The key is kept in the system keyring.",
+            page,
+        )
+        note.setWordWrap(True)
+        note.setObjectName("MutedLabel")
+        form.addRow(note)
+        self.api_error = QLabel(page)
+        self.api_error.setObjectName("ErrorLabel")
+        self.api_error.setWordWrap(True)
+        self.api_error.hide()
+        form.addRow(self.api_error)
+        return page
+
+    @Slot()
+    def generate_key(self) -> None:
+        self.api_key_edit.setText(random_secrets.token_urlsafe(24))
+
+    def api_key(self) -> str:
+        """The API key typed (empty: none)."""
+        return self.api_key_edit.text().strip()
+
+    def accept(self) -> None:
+        """Close with Save unless the API server's settings cannot be served safely."""
+        if self.api_enabled.isChecked():
+            config = ServerConfig(
+                host=self.api_host.text().strip() or "127.0.0.1",
+                port=self.api_port.value(),
+                api_key=self.api_key() or None,
+            )
+            try:
+                config.check()
+            except ServerConfigError as exc:
+                self.api_error.setText(exc.text())
+                self.api_error.show()
+                self.tabs.setCurrentIndex(self.tabs.count() - 1)
+                return
+        super().accept()

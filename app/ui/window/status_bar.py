@@ -1,4 +1,4 @@
-"""Status bar: model, load progress, device, speed, context meter."""
+"""Status bar: model, load progress, device, speed, the API server's indicator, context meter."""
 
 from __future__ import annotations
 
@@ -57,6 +57,15 @@ def loading_text(name: str, seconds: int, fraction: float | None = None) -> str:
     return f"Loading {name}… {elapsed_text(seconds)}"
 
 
+def api_text(url: str, active: int = 0) -> str:
+    """ "API on · 127.0.0.1:8080", with "· 2 requests" while some run."""
+    address = url.split("://", 1)[-1].removesuffix("/v1")
+    text = f"API on · {address}"
+    if active:
+        text += f" · {active} request{'s' if active > 1 else ''}"
+    return text
+
+
 def percent(fraction: float) -> int:
     """0..100; 100 only when the load is complete (0.996 shows 99)."""
     return int(min(1.0, max(0.0, fraction)) * 100)
@@ -64,10 +73,12 @@ def percent(fraction: float) -> int:
 
 class ChatStatusBar(QStatusBar):
     """Model (a button that opens the Models page) · load progress and its Cancel button ·
-    device · tokens/s · context meter."""
+    device · tokens/s · the API server (a button that opens its request log, shown while it
+    runs) · context meter."""
 
     modelClicked = Signal()
     cancelLoadRequested = Signal()
+    apiClicked = Signal()
 
     def __init__(self, parent: QWidget | None = None, models_hint: str = "Models…") -> None:
         """``models_hint`` ends the model button's tooltip (what clicking it opens)."""
@@ -128,6 +139,14 @@ class ChatStatusBar(QStatusBar):
         box.addStretch(1)
         box.addWidget(self.context_label)
         box.addWidget(self.meter)
+        self.api_button = QToolButton(self)
+        self.api_button.setObjectName("StatusModel")  # styled like the model button
+        self.api_button.setAccessibleName("Local API server")
+        self.api_button.setAccessibleDescription("Opens the API request log")
+        self.api_button.setFocusPolicy(Qt.FocusPolicy.TabFocus)
+        self.api_button.clicked.connect(self.apiClicked)
+        self.api_button.hide()
+        self.addPermanentWidget(self.api_button)
         self.addPermanentWidget(meter_box)
         self.set_context(0, 0)
 
@@ -208,6 +227,17 @@ class ChatStatusBar(QStatusBar):
         self.device_label.setProperty("level", "warning" if warning else "ok")
         self.device_label.style().unpolish(self.device_label)
         self.device_label.style().polish(self.device_label)
+
+    def set_api_server(self, url: str | None, active: int = 0) -> None:
+        """Show that the API server runs at ``url`` (hidden when None), ``active`` requests."""
+        self.api_button.setVisible(url is not None)
+        if url is None:
+            return
+        self.api_button.setText(api_text(url, active))
+        self.api_button.setToolTip(
+            f"The local API server is on: OpenAI clients use base_url {url}\n"
+            "Click for the request log."
+        )
 
     def set_speed(self, tokens_per_s: float | None) -> None:
         self.speed_label.setText(f"{tokens_per_s:.1f} tok/s" if tokens_per_s else "")

@@ -1,0 +1,227 @@
+"""The local API server inside the app: switched on and off from the settings, serving the
+model loaded in the window through the engine's one queue (``EngineSession.gate``), its
+requests fed to the request log.
+
+* Starting (importing Starlette and uvicorn, binding the port) and stopping (ending the
+  server's turns, joining its threads) run on their own lane, never on the GUI thread; a port
+  in use or a refused address comes back as a notice. The ``ApiServer`` lives on that lane.
+* The server calls back from its own thread; the records cross to the GUI thread as queued
+  signals into a bounded ``RequestLogModel``.
+* The key is kept in the OS keyring (``app.secrets``); where there is none, for this session
+  only, and the user is told.
+* Which waits for which: one reply at a time, in arrival order. A chat turn sent in the app
+  while an API reply is being written waits for it; API requests wait for the app's turn (at
+  most the server's queue limit, then 429 with Retry-After). Loading another model stops an
+  API reply on the old one; without a model the API answers 503.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, Signal, Slot
+
+from app import secrets
+from app.errors import UserFacingError
+from app.server import ApiServer, RequestRecord, ServerConfig, ServerError
+from app.settings import AppSettings
+from app.ui.common.jobs import Job, JobLane
+from app.ui.common.notices import guarded
+
+from .api_request_log import RequestLogDialog, RequestLogModel
+
+if TYPE_CHECKING:
+    from .main_window import MainWindow
+
+KEY_NAME = "local-api-server-key"
+STOP_TIMEOUT_S = 10
+NOT_REMEMBERED = (
+    "This computer has no keyring, so the API server's key is kept only until you quit QwQ "
+    "Desktop; set it again next time."
+)
+
+
+class ServerKey:
+    """The server's API key: the OS keyring, else this session only."""
+
+    def __init__(self) -> None:
+        self._session: str | None = None
+        self._loaded = False
+        self._value: str | None = None
+
+    def get(self) -> str | None:
+        """The key (SecretStoreError when the keyring refuses); read from the keyring once."""
+        if self._session is not None:
+            return self._session
+        if not self._loaded:
+            self._value = secrets.load_secret(KEY_NAME)
+            self._loaded = True
+        return self._value
+
+    def set(self, key: str) -> bool:
+        """Keep ``key`` (forget it when empty); False when it is kept for this session only.
+        SecretStoreError when the keyring refuses (the key is kept for the session then)."""
+        self._loaded, self._value = True, key or None
+        self._session = None
+        if not key:
+            secrets.delete_secret(KEY_NAME)
+            return True
+        try:
+            saved = secrets.save_secret(KEY_NAME, key)
+        except UserFacingError:
+            self._session = key
+            raise
+        if not saved:
+            self._session = key
+        return saved
+
+
+class ApiServerController(QObject):
+    """Runs the window's API server as the settings say (see the module's docstring)."""
+
+    stateChanged = Signal(object)  # the server's base URL, or None when it is off
+    _record = Signal(object)  # RequestRecord, from the server's thread
+    _stopped = Signal(object)  # ServerError | None, from the server's thread
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self.notices = window.notices
+        self.gate = window.engine.gate
+        self.key = ServerKey()
+        self.lane = JobLane("ApiServerThread", self)
+        self.log = RequestLogModel(parent=self)
+        self.dialog: RequestLogDialog | None = None
+        self.url: str | None = None
+        self._server: ApiServer | None = None  # touched only in the lane's thread
+        self._wanted: ServerConfig | None = None
+        self._job: Job | None = None
+        self._record.connect(self._on_record)
+        self._stopped.connect(self._on_stopped)
+        self.log.rowsInserted.connect(self._show_state)
+        self.log.dataChanged.connect(self._show_state)
+        self.stateChanged.connect(self._show_state)
+
+    @property
+    def running(self) -> bool:
+        return self.url is not None
+
+    # -- settings (GUI thread) ---------------------------------------------------------------
+    def current_key(self) -> str | None:
+        """The key, for the settings dialog (a keyring that refuses: a notice, None)."""
+        try:
+            return self.key.get()
+        except UserFacingError as exc:
+            self.notices.report(exc, kind="warning")
+            return None
+
+    def set_key(self, key: str) -> None:
+        """Keep the key typed in the settings (applied by the next ``apply``)."""
+        try:
+            if not self.key.set(key):
+                self.notices.show(NOT_REMEMBERED, "warning")
+        except UserFacingError as exc:
+            text = f"{exc.text()} The key is kept until you quit."
+            self.notices.report(exc, kind="warning", text=text)
+
+    def apply(self, settings: AppSettings) -> None:
+        """Start, stop or restart the server to match ``settings`` (returns at once)."""
+        wanted = None
+        if settings.api_server:
+            try:
+                key = self.key.get()
+            except UserFacingError as exc:
+                self.notices.report(exc)
+                return
+            wanted = ServerConfig(
+                host=settings.api_host.strip() or "127.0.0.1",
+                port=settings.api_port,
+                api_key=key or None,
+                thinking_budget=settings.thinking_budget,
+            )
+        if wanted == self._wanted:  # already so (or on its way); a failure forgets it
+            return
+        self._wanted = wanted
+        if self._job is not None:
+            self._job.discard()
+        doing = "starting the API server" if wanted else "stopping the API server"
+        self._job = self.lane.submit(Job(lambda job: self._switch(wanted), doing))
+        self._job.finished.connect(self._on_switched)
+        self._job.errored.connect(self._on_failed)
+
+    # -- the lane's thread -------------------------------------------------------------------
+    def _switch(self, config: ServerConfig | None) -> str | None:
+        self._stop_server()
+        if config is None:
+            return None
+        server = ApiServer(
+            self.gate,
+            config,
+            on_request=self._record.emit,
+            on_stopped=self._stopped.emit,
+        )
+        server.start()  # ServerStartError: a port in use, an address not of this computer
+        self._server = server
+        return server.url
+
+    def _stop_server(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            server.on_stopped = None  # a stop asked for is no news
+            server.stop(STOP_TIMEOUT_S)
+
+    # -- results (GUI thread) ----------------------------------------------------------------
+    @Slot(object)
+    def _on_switched(self, url: str | None) -> None:
+        self._job = None
+        self.url = url
+        self.stateChanged.emit(url)
+
+    @Slot(object)
+    def _on_failed(self, error: UserFacingError) -> None:
+        self._job = None
+        self._wanted = None
+        self.url = None
+        self.stateChanged.emit(None)
+        self.notices.report(error)
+
+    @Slot(object)
+    def _on_stopped(self, error: ServerError | None) -> None:
+        """The server stopped by itself (it failed): say so, show it off."""
+        if error is None or self._job is not None:
+            return
+        self._wanted = None
+        self.url = None
+        self.stateChanged.emit(None)
+        self.notices.report(error)
+
+    @Slot(object)
+    def _on_record(self, record: RequestRecord) -> None:
+        self.log.add(record)
+
+    @Slot()
+    def _show_state(self) -> None:
+        self.window.status.set_api_server(self.url, self.log.active)
+        if self.dialog is not None:
+            self.dialog.set_address(self.url)
+
+    # -- the request log ---------------------------------------------------------------------
+    @Slot()
+    @guarded("opening the API request log")
+    def show_log(self) -> None:
+        if self.dialog is None:
+            self.dialog = RequestLogDialog(self.log, self.window)
+        self.dialog.set_address(self.url)
+        if self.dialog.isVisible():
+            self.dialog.raise_()
+            self.dialog.activateWindow()
+        else:
+            self.dialog.show()
+
+    def shutdown(self) -> None:
+        """Stop the server (its turns end) and the lane; idempotent."""
+        self._wanted = None
+        self.lane.shutdown(final=self._stop_server)
+        self.url = None
+        if self.dialog is not None:
+            self.dialog.close()
