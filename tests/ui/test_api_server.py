@@ -260,3 +260,20 @@ def test_without_a_keyring_the_key_is_kept_for_this_session_and_the_user_is_told
     headers = {"Authorization": "Bearer session-key"}
     response = httpx2.get(window.api_server.url + "/models", headers=headers, timeout=10)
     assert response.status_code == 200
+
+
+def test_the_apps_thinking_budget_applies_to_api_requests_without_a_restart(loop_window, qtbot):
+    window = loop_window
+    switch(window, qtbot, api_settings(window))
+    url = window.api_server.url
+    switch(window, qtbot, api_settings(window, thinking_budget=12))
+    assert window.api_server.url == url
+    client = client_for(window)
+    try:
+        reply = client.chat.completions.create(
+            model="tiny-qwq-long-loop", messages=ASK, max_tokens=400
+        )
+    finally:
+        client.close()
+    assert reply.usage.completion_tokens_details.reasoning_tokens == 12
+    assert reply.choices[0].message.content == "Paris"

@@ -139,7 +139,9 @@ class ApiServerController(QObject):
                 api_key=key or None,
                 thinking_budget=settings.thinking_budget,
             )
-        if wanted == self._wanted:  # already so (or on its way); a failure forgets it
+        if _address(wanted) == _address(self._wanted):  # so already (a failure forgets it)
+            if wanted is not None and self._wanted is not None:  # read at each request
+                self._wanted.thinking_budget = wanted.thinking_budget
             return
         self._wanted = wanted
         if self._job is not None:
@@ -225,3 +227,8 @@ class ApiServerController(QObject):
         self.url = None
         if self.dialog is not None:
             self.dialog.close()
+
+
+def _address(config: ServerConfig | None) -> tuple | None:
+    """What a running server cannot change without a restart."""
+    return None if config is None else (config.host, config.port, config.api_key)
