@@ -183,3 +183,18 @@ def test_every_guarded_slot_of_the_connection_reports_on_the_window(window, monk
     remote = window.models.remote
     slots = force_failures(remote, window.notice_bar, window.focus_composer, monkeypatch)
     assert "show_dialog" in slots
+
+
+def test_the_dialog_shows_server_fields_when_chosen_and_refuses_a_bad_address(window):
+    window.connect_action.trigger()
+    dialog = window.models.remote.dialog
+    assert dialog.form_box.isHidden() and dialog.ok.text() == "Use this computer"
+    dialog.server.setChecked(True)
+    assert dialog.form_box.isVisible() and dialog.ok.text() == "Connect"
+    assert not dialog.ok.isEnabled() and not dialog.test_button.isEnabled()  # no address yet
+    dialog.url.setText("ftp://box/v1")
+    dialog.ok.click()
+    assert dialog.isVisible() and "not an http(s) address" in dialog.status.text()
+    assert window.engine.model is None and not window.engine.loading
+    dialog.reject()
+    assert window.models.remote.dialog is None and window.models.remote.choice is None

@@ -66,7 +66,7 @@ class ConnectDialog(QDialog):
         self.key.setText(api_key or "")
         (self.server if choice is not None and choice.active else self.local).setChecked(True)
         self._update()
-        self.resize(600, self.sizeHint().height())
+        self.adjustSize()
 
     def _build(self, keyring: bool) -> None:
         layout = QVBoxLayout(self)
@@ -137,6 +137,7 @@ class ConnectDialog(QDialog):
         self.ok.setObjectName("PrimaryButton")
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
+        self.buttons.setMinimumWidth(560)  # the layout's minimum is the dialog's
         layout.addWidget(self.buttons)
 
     # -- what the user chose ----------------------------------------------------------------
@@ -208,7 +209,9 @@ class ConnectDialog(QDialog):
     @Slot()
     def _update(self) -> None:
         remote = self.server.isChecked()
-        self.form_box.setEnabled(remote)
+        if self.form_box.isHidden() == remote:  # the server's fields only when chosen
+            self.form_box.setVisible(remote)
+            self.adjustSize()
         self.test_button.setEnabled(remote and bool(self.url.text().strip()) and not self.test_job)
         self.ok.setEnabled(not remote or bool(self.url.text().strip()))
         self.ok.setText("Connect" if remote else "Use this computer")
