@@ -25,7 +25,6 @@ from app.engine import (
 )
 from app.engine.chat_format import formatter_for, prompt_as_seen
 from app.engine.sampling import preset_for
-from app.engine.speculative import DRAFT_MODES
 from app.errors import UserFacingError
 
 from .support import add_load_arguments, load_options, report_error
@@ -62,12 +61,6 @@ def add_chat_parser(sub: argparse._SubParsersAction) -> None:
         help="thinking tokens before the engine closes </think> and lets the model answer",
     )
     add_load_arguments(p)
-    p.add_argument(
-        "--draft",
-        choices=DRAFT_MODES,
-        default="lookup",
-        help="speculative decoding: drafts looked up in the conversation (exact; default) or none",
-    )
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--temperature", type=float, default=None)
     p.add_argument("--top-p", type=float, default=None)
@@ -176,7 +169,6 @@ def _run_chat(args: argparse.Namespace) -> int:
         return 0
     options = load_options(args, seed=args.seed)
     engine = ChatEngine.load(args.model, options)
-    engine.draft_mode = args.draft
     try:
         params = sampling_from_args(args, preset_for(engine.facts))
         if args.prompt is not None and args.docs:
@@ -241,6 +233,7 @@ def _interactive(engine: ChatEngine, history: list[dict], params: SamplingParams
     print(f"{engine.facts.name} · {engine.plan.summary()}")
     print("Type a message. /reset starts over, /quit leaves. Ctrl+C stops a reply.")
     messages = list(history)
+    shown_notes: set[str] = set()  # a note (a replaced template) is told once per session
     while True:
         try:
             text = input("\n> ").strip()
@@ -257,7 +250,7 @@ def _interactive(engine: ChatEngine, history: list[dict], params: SamplingParams
             print("(conversation cleared)")
             continue
         messages.append({"role": "user", "content": text})
-        printer = _Printer(sys.stdout)
+        printer = _Printer(sys.stdout, shown_notes)
         result = _stream(engine, messages, params, printer.on_event)
         printer.end(result)
         if result.answer or result.thinking:
@@ -268,10 +261,12 @@ def _interactive(engine: ChatEngine, history: list[dict], params: SamplingParams
 
 
 class _Printer:
-    """Prints a streamed turn: thinking dimmed and labelled, then the answer."""
+    """Prints a streamed turn: thinking dimmed and labelled, then the answer, its statistics
+    and the turn's notes (those not in ``shown`` yet)."""
 
-    def __init__(self, out) -> None:
+    def __init__(self, out, shown: set[str] | None = None) -> None:
         self.out = out
+        self.shown = set() if shown is None else shown
         self.color = out.isatty()
         self.channel: str | None = None
 
@@ -310,4 +305,8 @@ class _Printer:
         self.out.write(
             f"\n[{s.completion_tokens} tokens · {speed} · first token {ttft}{note}{budget}]\n"
         )
+        for text in s.notes:
+            if text not in self.shown:
+                self.shown.add(text)
+                self.out.write(f"[note: {text}]\n")
         self.out.flush()

@@ -24,6 +24,14 @@ def add_load_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--gpu-layers", type=int, default=None)
     parser.add_argument("--kv-cache", choices=["f16", "q8_0"], default="f16")
+    parser.add_argument(
+        "--draft",
+        default="lookup",
+        metavar="none|lookup|FILE.gguf",
+        help="speculative decoding (exact: the output is what plain decoding gives): drafts "
+        "looked up in the conversation (default), none, or a small draft model of the same "
+        "vocabulary (for QwQ-32B: Qwen2.5-0.5B-Instruct)",
+    )
 
 
 def load_options(args: argparse.Namespace, seed: int | None = None) -> LoadOptions:
@@ -35,4 +43,5 @@ def load_options(args: argparse.Namespace, seed: int | None = None) -> LoadOptio
         n_threads=args.threads,
         for_gui=False,
         seed=seed,
+        draft=args.draft,
     )

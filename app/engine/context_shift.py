@@ -30,6 +30,13 @@ class Shift:
     kept: int
 
 
+def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
+    """How many leading tokens ``a`` and ``b`` share."""
+    n = min(len(a), len(b))
+    differ = np.flatnonzero(np.asarray(a[:n]) != np.asarray(b[:n]))
+    return int(differ[0]) if len(differ) else n
+
+
 def plan_shift(cached: Sequence[int], prompt: Sequence[int], prefix: int) -> Shift | None:
     """The shift that reuses the most of ``cached`` for ``prompt`` beyond their common
     ``prefix``, or None when none reuses at least MIN_SHIFT_GAIN tokens."""

@@ -20,8 +20,9 @@ from pathlib import Path
 
 from .chat_format import RenderedPrompt, formatter_for
 from .context_fit import fit_conversation
-from .context_shift import apply_shift, plan_shift
+from .context_shift import apply_shift, common_prefix, plan_shift
 from .detokenizer import IncrementalDetokenizer
+from .draft_model import DraftModel, check_draft_file, load_draft
 from .errors import ModelLoadError
 from .events import ContextNotice, TextDelta, TurnFinished, TurnResult, TurnStats
 from .hardware import HardwareInfo, probe_hardware
@@ -39,9 +40,10 @@ from .model_facts import ModelFacts
 from .planner import MemoryPlan, plan_memory
 from .reasoning import CLOSE, ReasoningParser
 from .sampling import SamplingParams, enforce_reasoning_rules, preset_for
-from .speculative import Speculator
+from .speculative import DRAFT_MODES, Drafter, Speculator, lookup_draft
 from .stop_strings import StopStringFilter
 from .threads import ThreadPlan, choose_threads
+from .turn_errors import raised_by_llama_cpp, turn_error
 
 THINK_CLOSE_INJECTION = "\n</think>\n\n"
 N_BATCH = 512
@@ -57,6 +59,9 @@ class LoadOptions:
     n_threads: int | None = None
     for_gui: bool = True
     seed: int | None = None
+    # Speculative decoding: "lookup" (prompt lookup), "none", or the path of a draft model GGUF
+    # of the same vocabulary.
+    draft: str = "lookup"
     # Called with the load fraction (0..1) from the loading thread; return False to cancel.
     progress: ProgressFn | None = None
 
@@ -72,8 +77,10 @@ class ChatEngine:
         threads: ThreadPlan,
         hardware: HardwareInfo,
         load_report: LoadReport,
+        draft_model: DraftModel | None = None,
     ) -> None:
         self.llama = llama
+        self.draft_model = draft_model
         self.facts = facts
         self.plan = plan
         self.threads = threads
@@ -88,8 +95,9 @@ class ChatEngine:
         self._vocab = model_vocab(llama)
         self._piece_cache: dict[int, bytes] = {}
         self._eog_cache: dict[int, bool] = {}
-        # Speculative decoding with prompt-lookup drafts ("lookup") or none; exact either way.
-        self.draft_mode = "lookup"
+        # Speculative decoding, exact either way: prompt-lookup drafts ("lookup"), the draft
+        # model's ("model"), or none.
+        self.draft_mode = "model" if draft_model is not None else "lookup"
         self.formatter = formatter_for(facts)
         self._bos_text = facts.bos_text
 
@@ -102,11 +110,16 @@ class ChatEngine:
         hardware: HardwareInfo | None = None,
     ) -> ChatEngine:
         """Check the file (load_guard: the header in Python, then llama.cpp in a child process
-        once per file version), plan memory, then load the model (raises EngineError
-        subclasses: DamagedModelError, ModelCrashError, ... with llama.cpp's last words)."""
+        once per file version) and a draft model's (DraftModelError: another vocabulary), plan
+        memory for both, then load them (raises EngineError subclasses: DamagedModelError,
+        ModelCrashError, ... with llama.cpp's last words)."""
         options = options or LoadOptions()
-        guard = guard_model_file(path, should_stop=stop_poll(options.progress))
+        should_stop = stop_poll(options.progress)
+        guard = guard_model_file(path, should_stop=should_stop)
         facts = guard.facts
+        draft_facts = None
+        if options.draft not in DRAFT_MODES:
+            draft_facts = check_draft_file(options.draft, facts, should_stop)
         hardware = hardware or probe_hardware()
         plan = plan_memory(
             facts,
@@ -114,23 +127,34 @@ class ChatEngine:
             n_ctx=options.n_ctx,
             kv_cache_type=options.kv_cache_type,
             n_gpu_layers=options.n_gpu_layers,
+            draft=draft_facts,
         )
         threads = choose_threads(hardware.physical_cores, for_gui=options.for_gui)
         if options.n_threads:
             threads = ThreadPlan(options.n_threads, options.n_threads)
         llama, report = load_llama(facts, plan, threads, options.seed, options.progress, N_BATCH)
         report.notes += list(guard.notes)
+        draft = None
         try:
-            engine = cls(llama, facts, plan, threads, hardware, report)
+            if draft_facts is not None:
+                draft = load_draft(draft_facts, plan, threads, options.seed, facts.n_vocab)
+            engine = cls(llama, facts, plan, threads, hardware, report, draft)
         except BaseException:
+            if draft is not None:
+                draft.close()
             llama.close()
             raise
+        if options.draft == "none":
+            engine.draft_mode = "none"
         report.notes += engine.formatter.notes  # e.g. a damaged template replaced by ChatML
         return engine
 
     def close(self) -> None:
         """Free the model (idempotent)."""
         with self._lock:
+            if self.draft_model is not None:
+                self.draft_model.close()
+                self.draft_model = None
             if self.llama is not None:
                 self.llama.close()
                 self.llama = None
@@ -169,8 +193,13 @@ class ChatEngine:
     def reset_cache(self) -> None:
         """Forget the KV cache (the next turn evaluates its whole prompt)."""
         with self._lock:
-            self.llama.reset()
-            clear_kv_memory(self.llama)
+            self._forget_cache()
+
+    def _forget_cache(self) -> None:
+        self.llama.reset()
+        clear_kv_memory(self.llama)
+        if self.draft_model is not None:
+            self.draft_model.reset()
 
     def cancel(self) -> None:
         """Stop every turn asked for so far (``stream_chat`` called), running or still waiting
@@ -217,7 +246,14 @@ class ChatEngine:
             with self._lock:
                 if self.llama is None:
                     raise ModelLoadError("The model was closed", "load it again")
-                yield from self._turn(messages, params, cancel, notes)
+                try:
+                    yield from self._turn(messages, params, cancel, notes)
+                except (RuntimeError, ValueError) as exc:
+                    if not raised_by_llama_cpp(exc):
+                        raise
+                    error = turn_error(exc)
+                    self._forget_cache()  # whatever the failed call left there is unknown
+                    raise error from exc
         finally:
             with self._turns_lock:
                 self._live_turns.discard(cancel.events[0])
@@ -230,7 +266,10 @@ class ChatEngine:
         notes: list[str],
     ):
         t_start = time.perf_counter()
-        stats = TurnStats(n_ctx=self.n_ctx, notes=list(notes))
+        # Notes of this turn: sampling changed for the model, a template replaced at load.
+        stats = TurnStats(n_ctx=self.n_ctx, notes=[*notes, *self.formatter.notes])
+        drafter = self._drafter()
+        stats.draft = self.draft_mode
         max_tokens = params.max_tokens or self.n_ctx
         reserve = min(max_tokens, max(64, self.n_ctx // 4))
         rendered_holder: list[RenderedPrompt] = []
@@ -258,7 +297,7 @@ class ChatEngine:
 
         # Prompt: reuse the cached prefix, evaluate the rest (abortable mid-batch).
         t_prompt = time.perf_counter()
-        reuse = _common_prefix(llama.input_ids[: llama.n_tokens], prompt)
+        reuse = common_prefix(llama.input_ids[: llama.n_tokens], prompt)
         if fitted.dropped_indices:
             # Old turns left the window: move the cache of what stays instead of evaluating it
             # again (only then: a reply's thinking is never kept in the cache of its answer).
@@ -271,6 +310,11 @@ class ChatEngine:
         stats.evaluated_prompt_tokens = len(prompt) - reuse
         llama.n_tokens = reuse
         if not self._eval_abortable(prompt[reuse:], cancel):
+            stats.prompt_eval_s = time.perf_counter() - t_prompt
+            stats.stop_reason = "cancelled"
+            yield TurnFinished(TurnResult("", "", stats))
+            return
+        if self.draft_mode == "model" and not self._draft_prefill(prompt, cancel):
             stats.prompt_eval_s = time.perf_counter() - t_prompt
             stats.stop_reason = "cancelled"
             yield TurnFinished(TurnResult("", "", stats))
@@ -289,7 +333,7 @@ class ChatEngine:
         budget = _thinking_budget(params, max_tokens, self.facts.is_reasoning)
         # Room kept for the answer when thinking would otherwise fill the context window.
         answer_room = max(16, min(1024, max_tokens // 4, self.n_ctx // 8))
-        spec = Speculator(llama, sampler, list(prompt), self.draft_mode, self.n_ctx, N_BATCH)
+        spec = Speculator(llama, sampler, list(prompt), drafter, self.n_ctx, N_BATCH)
         t_decode = time.perf_counter()
         stop_reason = "length"
         n_out = 0
@@ -352,6 +396,16 @@ class ChatEngine:
         yield TurnFinished(TurnResult(stops.answer(parser.answer), parser.thinking, stats))
 
     # ---- llama.cpp helpers -----------------------------------------------------------------
+    def _drafter(self) -> Drafter | None:
+        """What drafts tokens for this turn's speculative decoding (None: nothing)."""
+        if self.draft_mode == "none":
+            return None
+        if self.draft_mode == "lookup":
+            return lookup_draft
+        if self.draft_mode == "model" and self.draft_model is not None:
+            return self.draft_model.propose
+        raise ValueError(f"unknown draft mode {self.draft_mode!r} (or no draft model loaded)")
+
     def _eval_abortable(self, tokens: list[int], cancel: _AnySet) -> bool:
         """Evaluate ``tokens``; False if ``cancel`` (set by the caller or ``self.cancel()``)
         stopped it.
@@ -359,19 +413,30 @@ class ChatEngine:
         llama.cpp polls the abort callback between graph nodes, so a Stop interrupts even one
         long batch of a big model.
         """
+        return self._abortable(self.llama, lambda: self.llama.eval(tokens), cancel)
+
+    def _draft_prefill(self, prompt: list[int], cancel: _AnySet) -> bool:
+        """Bring the draft model's cache up to ``prompt`` while the prompt phase runs (so its
+        first proposal is quick); False if cancelled."""
+        draft = self.draft_model
+        return self._abortable(draft.llama, lambda: draft.sync(prompt), cancel)
+
+    def _abortable(self, llama, work, cancel: _AnySet) -> bool:
+        """Run ``work`` (evaluations on ``llama``) with the abort callback watching ``cancel``;
+        False if it stopped the work."""
         if cancel.is_set():
             return False
         self._abort_watch[0] = cancel
-        set_abort_callback(self.llama, self._abort_cb)
+        set_abort_callback(llama, self._abort_cb)
         try:
-            self.llama.eval(tokens)
+            work()
             return not cancel.is_set()
         except RuntimeError:
             if cancel.is_set():
                 return False
             raise
         finally:
-            set_abort_callback(self.llama, None)
+            set_abort_callback(llama, None)
             self._abort_watch[0] = None
 
     def _piece(self, token: int) -> bytes:
@@ -409,15 +474,6 @@ def _thinking_budget(params: SamplingParams, max_tokens: int, reasoning: bool) -
     if params.thinking_budget is not None:
         return max(0, min(params.thinking_budget, auto))
     return auto
-
-
-def _common_prefix(a, b: Sequence[int]) -> int:
-    n = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        n += 1
-    return n
 
 
 class _AnySet:

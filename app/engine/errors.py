@@ -39,3 +39,11 @@ class LoadCancelledError(EngineError):
 
 class TemplateError(EngineError):
     """The model's chat template failed to render."""
+
+
+class TurnError(EngineError):
+    """llama.cpp failed in the middle of a chat turn (``details``: its last log lines)."""
+
+
+class DraftModelError(EngineError):
+    """The draft model cannot draft for this model (another vocabulary)."""

@@ -33,7 +33,8 @@ class TurnStats:
     prompt_tokens: int = 0
     cached_tokens: int = 0
     shifted_tokens: int = 0  # of cached_tokens: moved back in the cache after old turns left
-    drafted_tokens: int = 0  # speculative decoding: tokens drafted by prompt lookup
+    draft: str = "none"  # speculative decoding's drafts: "lookup", "model" or "none"
+    drafted_tokens: int = 0  # tokens drafted (by prompt lookup or the draft model)
     accepted_tokens: int = 0  # ... and accepted (each saves one evaluation)
     evaluated_prompt_tokens: int = 0
     completion_tokens: int = 0

@@ -3,7 +3,9 @@
 Memory = weights + KV cache + compute buffers. The KV cache costs, per token,
 2 (K and V) x layers x KV heads x head size x bytes per element: 256 KiB in f16 for QwQ-32B
 (64 layers, 8 KV heads, head size 128), 136 KiB with a q8_0 cache. A plan is the largest context
-(up to the model's) that fits, or a refusal that says what would fit.
+(up to the model's) that fits, or a refusal that says what would fit. A draft model for
+speculative decoding (its weights, KV cache at the same context and compute buffers) is part of
+the plan: on the GPU with the model where memory is unified, else in RAM on the CPU.
 """
 
 from __future__ import annotations
@@ -70,6 +72,8 @@ class MemoryPlan:
     total_bytes: int
     budget_bytes: int
     gpu_bytes: int = 0
+    draft_bytes: int = 0  # a draft model's weights, KV cache and compute (in total_bytes)
+    draft_gpu_layers: int = 0
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -80,10 +84,11 @@ class MemoryPlan:
         where = self.device
         if self.n_gpu_layers and self.device != "CPU":
             where = f"{self.device}, {self.n_gpu_layers} layers on the GPU"
+        draft = f" + {_gb(self.draft_bytes)} draft model" if self.draft_bytes else ""
         return (
             f"{_ctx_label(self.n_ctx)} context, {self.kv_cache_type} KV cache, {where}: "
             f"needs {_gb(self.total_bytes)} ({_gb(self.weights_bytes)} weights + "
-            f"{_gb(self.kv_bytes)} KV + {_gb(self.compute_bytes)} compute), "
+            f"{_gb(self.kv_bytes)} KV + {_gb(self.compute_bytes)} compute{draft}), "
             f"{_gb(self.spare_bytes)} to spare"
         )
 
@@ -118,6 +123,13 @@ def _cost(facts: ModelFacts, n_ctx: int, kv_type: str) -> tuple[int, int, int, i
     return facts.tensor_bytes, per_token, kv, compute
 
 
+def _draft_cost(draft: ModelFacts | None, n_ctx: int, kv_type: str) -> int:
+    if draft is None:
+        return 0
+    weights, _, kv, compute = _cost(draft, n_ctx, kv_type)
+    return weights + kv + compute
+
+
 def _candidates(facts: ModelFacts, n_ctx: int | None) -> list[int]:
     if n_ctx:
         return [n_ctx]
@@ -129,10 +141,16 @@ def _candidates(facts: ModelFacts, n_ctx: int | None) -> list[int]:
 
 
 def _fit(
-    facts: ModelFacts, hw: HardwareInfo, n_ctx: int, kv_type: str, n_gpu_layers: int | None
+    facts: ModelFacts,
+    hw: HardwareInfo,
+    n_ctx: int,
+    kv_type: str,
+    n_gpu_layers: int | None,
+    draft: ModelFacts | None = None,
 ) -> MemoryPlan | None:
     weights, per_token, kv, compute = _cost(facts, n_ctx, kv_type)
-    total = weights + kv + compute
+    draft_bytes = _draft_cost(draft, n_ctx, kv_type)
+    total = weights + kv + compute + draft_bytes
     ram = ram_budget(hw)
     base = dict(
         n_ctx=n_ctx,
@@ -143,6 +161,7 @@ def _fit(
         kv_bytes=kv,
         compute_bytes=compute,
         total_bytes=total,
+        draft_bytes=draft_bytes,
     )
     gpu_free = hw.gpu_free_bytes
     if not hw.gpu_backend or n_gpu_layers == 0 or gpu_free is None:
@@ -157,10 +176,17 @@ def _fit(
         if total > budget:
             return None
         layers = facts.n_layer + 1 if n_gpu_layers is None else min(n_gpu_layers, facts.n_layer + 1)
+        draft_layers = draft.n_layer + 1 if draft is not None and layers > facts.n_layer else 0
         return MemoryPlan(
-            n_gpu_layers=layers, device=hw.gpu_backend, budget_bytes=budget, gpu_bytes=total, **base
+            n_gpu_layers=layers,
+            device=hw.gpu_backend,
+            budget_bytes=budget,
+            gpu_bytes=total,
+            draft_gpu_layers=draft_layers,
+            **base,
         )
-    # A discrete GPU: offload as many whole layers as its free memory holds, the rest in RAM.
+    # A discrete GPU: offload as many whole layers as its free memory holds, the rest (and a
+    # draft model) in RAM.
     vram = max(0, gpu_free - GPU_RESERVE)
     per_layer = facts.layer_bytes + kv // max(1, facts.n_layer)
     if weights + kv + compute <= vram:
@@ -169,9 +195,9 @@ def _fit(
         layers = max(0, min(facts.n_layer, (vram - compute) // max(1, per_layer)))
     if n_gpu_layers is not None:
         layers = min(layers, n_gpu_layers)
-    on_gpu = min(total, layers * per_layer + (compute if layers else 0))
+    on_gpu = min(total - draft_bytes, layers * per_layer + (compute if layers else 0))
     if layers > facts.n_layer:
-        on_gpu = total
+        on_gpu = total - draft_bytes
     in_ram = total - on_gpu
     if in_ram > ram:
         return None
@@ -190,17 +216,19 @@ def plan_memory(
     n_ctx: int | None = None,
     kv_cache_type: str = "f16",
     n_gpu_layers: int | None = None,
+    draft: ModelFacts | None = None,
 ) -> MemoryPlan:
-    """The largest context (the requested one if given) that fits, or InsufficientMemoryError."""
+    """The largest context (the requested one if given) that fits, with ``draft`` (a draft
+    model) beside the model if given, or InsufficientMemoryError."""
     for ctx in _candidates(facts, n_ctx):
-        plan = _fit(facts, hw, ctx, kv_cache_type, n_gpu_layers)
+        plan = _fit(facts, hw, ctx, kv_cache_type, n_gpu_layers, draft)
         if plan is not None:
             if n_ctx is None and ctx < min(facts.context_length, AUTO_CONTEXT_CAP):
                 plan.notes.append(f"context limited to {_ctx_label(ctx)} by memory")
             return plan
     # With an automatic context, even the smallest one failed: say what that one needs.
     wanted = n_ctx or _candidates(facts, None)[-1]
-    raise _refusal(facts, hw, wanted, kv_cache_type, n_gpu_layers, even=n_ctx is None)
+    raise _refusal(facts, hw, wanted, kv_cache_type, n_gpu_layers, even=n_ctx is None, draft=draft)
 
 
 def _refusal(
@@ -210,9 +238,10 @@ def _refusal(
     kv_type: str,
     n_gpu_layers: int | None,
     even: bool = False,
+    draft: ModelFacts | None = None,
 ) -> InsufficientMemoryError:
     weights, _, kv, compute = _cost(facts, wanted_ctx, kv_type)
-    need = weights + kv + compute
+    need = weights + kv + compute + _draft_cost(draft, wanted_ctx, kv_type)
     free = ram_budget(hw) + (
         max(0, (hw.gpu_free_bytes or 0) - GPU_RESERVE)
         if hw.gpu_backend and not hw.unified_memory
@@ -222,14 +251,14 @@ def _refusal(
     actions: list[Action] = []
     words: list[str] = []
     for ctx in _candidates(facts, None):
-        if ctx < wanted_ctx and _fit(facts, hw, ctx, kv_type, n_gpu_layers):
+        if ctx < wanted_ctx and _fit(facts, hw, ctx, kv_type, n_gpu_layers, draft):
             label = _ctx_label(ctx)
             actions.append(Action("load", f"Load with {label} context", {"n_ctx": ctx}))
             words.append(f"{label} context")
             break
     if kv_type == "f16":
         for ctx in [wanted_ctx, *_candidates(facts, None)]:
-            if ctx <= wanted_ctx and _fit(facts, hw, ctx, "q8_0", n_gpu_layers):
+            if ctx <= wanted_ctx and _fit(facts, hw, ctx, "q8_0", n_gpu_layers, draft):
                 label = _ctx_label(ctx)
                 params = {"n_ctx": ctx, "kv_cache_type": "q8_0"}
                 actions.append(Action("load", f"Use q8_0 KV cache ({label} context)", params))
@@ -247,8 +276,11 @@ def _refusal(
             )
         )
         actions.append(Action("free-memory", "Close other applications to free memory"))
+    if draft is not None:
+        words.insert(0, "no draft model (--draft lookup)")
+    with_draft = f" with the draft model {draft.name}" if draft is not None else ""
     message = (
-        f"{facts.name} needs {_gb(need)} {'even ' if even else ''}at {_ctx_label(wanted_ctx)} "
-        f"context, {_gb(free)} free"
+        f"{facts.name}{with_draft} needs {_gb(need)} {'even ' if even else ''}at "
+        f"{_ctx_label(wanted_ctx)} context, {_gb(free)} free"
     )
     return InsufficientMemoryError(message, "try " + ", or ".join(words), actions=actions)

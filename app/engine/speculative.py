@@ -1,14 +1,16 @@
-"""Exact speculative decoding with prompt-lookup drafts (no second model).
+"""Exact speculative decoding: drafts from prompt lookup or from a small draft model.
 
 Replies often repeat what the conversation already holds (code being edited, a quoted passage,
 names). After each token the last few tokens are looked up earlier in the conversation; the
-tokens that followed there are a *draft*. The draft is evaluated in one batch together with the
-current token, with logits at every position, and the reply's own sampler then samples position
-by position: while the sampled token equals the draft token, the draft token is accepted (its
-cache entry is already computed); the first mismatch is kept as the next token and the rest of
-the draft is dropped from the cache. Every emitted token is sampled from the model's own
-distribution at its position, in order, with one draw each: the output is the one plain
-decoding gives (up to the last bits of batched arithmetic), only faster when drafts hit.
+tokens that followed there are a *draft* (``lookup_draft``). A small model of the same
+vocabulary can propose the draft instead (draft_model.py). The draft is evaluated in one batch
+together with the current token, with logits at every position, and the reply's own sampler
+then samples position by position: while the sampled token equals the draft token, the draft
+token is accepted (its cache entry is already computed); the first mismatch is kept as the next
+token and the rest of the draft is dropped from the cache. Every emitted token is sampled from
+the model's own distribution at its position, in order, with one draw each: the output is the
+one plain decoding gives (up to the last bits of batched arithmetic), only faster when drafts
+hit.
 
 `Speculator` sits between the engine's decode loop and llama.cpp: the loop asks it for the
 next token and hands each token back to be put into the cache.
@@ -21,15 +23,20 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-DRAFT_MODES = ("lookup", "none")
+# (tokens so far, most tokens wanted) -> the draft
+Drafter = Callable[[Sequence[int], int], list[int]]
+
+DRAFT_MODES = ("lookup", "none")  # and "model" when a draft model is loaded
 MAX_NGRAM = 4  # longest suffix looked up
 MIN_NGRAM = 2  # shorter matches draft noise
 MAX_DRAFT = 10  # tokens drafted at a time
 
 
 def lookup_draft(history: Sequence[int], max_draft: int = MAX_DRAFT) -> list[int]:
-    """Tokens that followed the latest earlier occurrence of the longest suffix of ``history``
-    (MAX_NGRAM down to MIN_NGRAM tokens); empty when the suffix occurs nowhere else."""
+    """Up to ``max_draft`` (MAX_DRAFT at most) tokens that followed the latest earlier
+    occurrence of the longest suffix of ``history`` (MAX_NGRAM down to MIN_NGRAM tokens);
+    empty when the suffix occurs nowhere else."""
+    max_draft = min(max_draft, MAX_DRAFT)
     if max_draft <= 0 or len(history) <= MIN_NGRAM:
         return []
     tokens = np.asarray(history, dtype=np.int64)
@@ -49,11 +56,15 @@ class Speculator:
     """Next tokens for the decode loop of one turn, drafted and verified where it pays."""
 
     def __init__(
-        self, llama, sampler, history: list[int], mode: str, n_ctx: int, n_batch: int
+        self,
+        llama,
+        sampler,
+        history: list[int],
+        drafter: Drafter | None,
+        n_ctx: int,
+        n_batch: int,
     ) -> None:
-        if mode not in DRAFT_MODES:
-            raise ValueError(f"unknown draft mode {mode!r}: choose one of {DRAFT_MODES}")
-        self.llama, self.sampler, self.mode = llama, sampler, mode
+        self.llama, self.sampler, self.drafter = llama, sampler, drafter
         self.history = history  # prompt + reply so far (token ids)
         self.limit = min(n_ctx, n_batch)
         self.n_ctx = n_ctx
@@ -85,7 +96,7 @@ class Speculator:
                 self._last = self.llama.n_tokens - 1
             return
         self._ready.clear()
-        draft = [] if extra or self.mode == "none" else self._draft()
+        draft = [] if extra or self.drafter is None else self._draft()
         if not draft:
             self.history.extend(extra)
             evaluate([token, *extra])
@@ -96,7 +107,7 @@ class Speculator:
 
     def _draft(self) -> list[int]:
         room = min(self.n_ctx - self.llama.n_tokens, self.limit) - 2
-        return lookup_draft(self.history, min(MAX_DRAFT, room))
+        return self.drafter(self.history, room) if room > 0 else []
 
     def _verify(self, token: int, draft: list[int]) -> None:
         llama = self.llama
