@@ -117,7 +117,7 @@ class RequestLogDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("API requests")
         self.setObjectName("ApiRequestLog")
-        self.resize(860, 360)
+        self.resize(980, 380)
         layout = QVBoxLayout(self)
         self.address = QLabel(self)
         self.address.setObjectName("ApiAddress")
