@@ -130,7 +130,11 @@ class Generation:
                 self.started_at = time.perf_counter()  # the turn itself, for Retry-After
                 if ticket.engine is None:
                     raise no_model_error()
-                self._generate(ticket.engine)
+                try:
+                    self._generate(ticket.engine)
+                except Exception:
+                    if not ticket.revoked:  # else: the model closed under it, said below
+                        raise
                 if ticket.revoked:
                     raise ApiError(
                         503,

@@ -114,3 +114,17 @@ def test_a_request_held_up_by_the_app_runs_once_the_app_is_done(serve, answer_en
         assert replies == []
     thread.join(30)
     assert replies[0].choices[0].message.content == "Paris"
+
+
+def test_a_model_withdrawn_mid_reply_ends_the_stream_with_an_error_event(serve, loop_engine):
+    gate = EngineGate(loop_engine)
+    client = serve(gate).client()
+    stream = client.chat.completions.create(
+        model="tiny-qwq-loop", messages=ASK, stream=True, max_tokens=20_000
+    )
+    next(iter(stream))
+    gate.withdraw()  # the app loads another model
+    with pytest.raises(openai.APIError) as info:
+        for _ in stream:
+            pass
+    assert "unloaded in QwQ Desktop" in info.value.message
