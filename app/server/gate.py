@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 POLL_S = 0.05  # how often a waiting turn looks at its cancel event
+API_TURN = "an API request"  # who holds the gate, as messages say it
 
 
 class GateTimeout(Exception):

@@ -24,7 +24,7 @@ from app.engine.events import TextDelta, TurnFinished
 from app.engine.stop_strings import StopStringFilter
 
 from .errors import ApiError, QueueFullError
-from .gate import EngineGate, GateCancelled, GateTimeout
+from .gate import API_TURN, EngineGate, GateCancelled, GateTimeout
 from .raw_prompt import plain_prompt_view
 from .requests import ChatRequest
 from .responses import Outcome
@@ -126,7 +126,7 @@ class Generation:
 
     def _run(self, on_done: Callable[[float], None]) -> None:
         try:
-            with self._gate.hold(self.cancel, self._wait_s, "an API request") as ticket:
+            with self._gate.hold(self.cancel, self._wait_s, API_TURN) as ticket:
                 self.started_at = time.perf_counter()  # the turn itself, for Retry-After
                 if ticket.engine is None:
                     raise no_model_error()

@@ -12,6 +12,7 @@ import openai
 import pytest
 
 from app.settings import AppSettings
+from app.ui.window.api_server import WAITING
 from app.ui.window.settings_dialog import SettingsDialog
 from tests.fixtures.memory_keyring import memory_keyring  # noqa: F401 - a fixture
 from tests.ui.conftest import load
@@ -162,9 +163,11 @@ def test_a_chat_turn_and_an_api_request_never_run_at_once(loop_window, qtbot):
         qtbot.waitUntil(lambda: len(gate._line) == 2, timeout=TURN_TIMEOUT_MS)
         reply = window.chat_view.last_widget()
         assert reply.thinking.text == "" and reply.answer.source == ""
+        assert window.notice_bar.isVisible() and window.notice_bar.text() == WAITING
         stream.close()
         qtbot.waitUntil(lambda: "hmm" in reply.thinking.text, timeout=TURN_TIMEOUT_MS)
         assert gate.holder == "a chat in the app"
+        qtbot.waitUntil(lambda: not window.notice_bar.isVisible())  # the API reply ended
         window.controller.stop()
     finally:
         client.close()

@@ -24,6 +24,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from app import secrets
 from app.errors import UserFacingError
 from app.server import ApiServer, RequestRecord, ServerConfig, ServerError
+from app.server.gate import API_TURN
 from app.settings import AppSettings
 from app.ui.common.jobs import Job, JobLane
 from app.ui.common.notices import guarded
@@ -35,6 +36,10 @@ if TYPE_CHECKING:
 
 KEY_NAME = "local-api-server-key"
 STOP_TIMEOUT_S = 10
+WAITING = (
+    "The model is writing a reply for an API client; yours starts as soon as that one ends "
+    "(the status bar shows the requests running)."
+)
 NOT_REMEMBERED = (
     "This computer has no keyring, so the API server's key is kept only until you quit QwQ "
     "Desktop; set it again next time."
@@ -101,6 +106,7 @@ class ApiServerController(QObject):
         self.log.rowsInserted.connect(self._show_state)
         self.log.dataChanged.connect(self._show_state)
         self.stateChanged.connect(self._show_state)
+        window.controller.generatingChanged.connect(self._on_chat_generating)
 
     @property
     def running(self) -> bool:
@@ -206,6 +212,21 @@ class ApiServerController(QObject):
         self.window.status.set_api_server(self.url, self.log.active)
         if self.dialog is not None:
             self.dialog.set_address(self.url)
+        if not self.log.active:
+            self._end_waiting_notice()
+
+    @Slot(bool)
+    def _on_chat_generating(self, generating: bool) -> None:
+        """A chat turn that starts behind an API reply says why nothing comes yet."""
+        if generating and self.gate.holder == API_TURN:
+            self.notices.show(WAITING, "info")
+        elif not generating:
+            self._end_waiting_notice()
+
+    def _end_waiting_notice(self) -> None:
+        bar = self.window.notice_bar
+        if bar.notice is not None and bar.notice.text == WAITING and bar.isVisible():
+            bar.dismiss()
 
     # -- the request log ---------------------------------------------------------------------
     @Slot()
