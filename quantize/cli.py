@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import sys
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
 
-from .errors import QuantizeToolError
+from .errors import InsufficientDiskError, QuantizeToolError
 from .events import Cancelled, ErrorInfo, Event, Failed, Result, Started, StepFinished, StepStarted
 from .reporting import JsonLinesReporter, Reporter, TerminalReporter
 from .run_control import CancelToken, RunCancelled, cancellation
@@ -396,6 +397,25 @@ def _run_all(args, reporter: Reporter, cancel: CancelToken) -> int:
     return code
 
 
+def file_error(exc: OSError) -> QuantizeToolError:
+    """A failed file operation as the tool's error: the disk filling up in the middle of a
+    write (after the free-space check passed), a folder that cannot be written, a file gone."""
+    where = f" ({exc.filename})" if exc.filename else ""
+    if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+        error: QuantizeToolError = InsufficientDiskError(
+            f"The disk filled up while writing{where}",
+            "free some space (or write the output to another disk with -o) and run the "
+            "command again; unfinished output files are removed, finished steps are kept",
+        )
+    else:
+        error = QuantizeToolError(
+            f"A file operation failed: {exc.strerror or exc}{where}",
+            "check that the folder exists, can be written to and the disk has room",
+        )
+    error.__cause__ = exc
+    return error
+
+
 class _StepTracker:
     """Passes events on and remembers the step in progress (for an error's report)."""
 
@@ -450,8 +470,9 @@ def main(argv: list[str] | None = None) -> int:
         except KeyboardInterrupt:
             message = "interrupted; no partial output was left behind"
             reporter.emit(Cancelled(reporter.step, [], EXIT_INTERRUPTED, message))
-        except QuantizeToolError as exc:
-            reporter.emit(Failed(reporter.step, ErrorInfo.from_exception(exc), EXIT_ERROR))
+        except (QuantizeToolError, OSError) as exc:  # OSError: disk full, no permission...
+            error = exc if isinstance(exc, QuantizeToolError) else file_error(exc)
+            reporter.emit(Failed(reporter.step, ErrorInfo.from_exception(error), EXIT_ERROR))
             return EXIT_ERROR
         except Exception as exc:  # a bug: the stream says so, with the traceback on stderr
             if args.progress != "jsonl":

@@ -4,14 +4,18 @@ children run as the user would run them."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before any Qt import (GUI tests here)
+
+import pytest  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -57,16 +61,61 @@ def small_disk(tmp_path):
         yield make
 
 
+def fill(folder: Path) -> Path:
+    """Fill the file system of ``folder`` to the last byte; returns the filler file (delete it
+    to free the space again)."""
+    filler = folder / "filler.bin"
+    block = b"\0" * (64 << 10)
+    with open(filler, "wb", buffering=0) as handle:
+        for size in (len(block), 4096, 512, 1):
+            try:
+                while True:
+                    handle.write(block[:size])
+            except OSError as exc:
+                if exc.errno != errno.ENOSPC:
+                    raise
+    return filler
+
+
 def run_app(
-    args: list[str], home: Path, *, module: str = "app.cli", timeout: float = 300, **env: str
-) -> subprocess.CompletedProcess:
+    args: list[str],
+    home: Path,
+    *,
+    module: str = "app.cli",
+    timeout: float = 300,
+    background: bool = False,
+    **env: str,
+):
     """``python -m MODULE ARGS`` (``module`` "": ``python ARGS``) with the app's home at
-    ``home`` (text output captured)."""
+    ``home``: the finished process (text output captured), or with ``background`` the running
+    ``Popen`` (pipes for stdout and stderr)."""
+    command = [sys.executable, *(["-m", module] if module else []), *args]
+    environment = {
+        **os.environ,
+        **env,
+        "QWQ_DESKTOP_HOME": str(home),
+        "QT_QPA_PLATFORM": "offscreen",
+    }
+    if background:
+        return subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=environment,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
     return subprocess.run(
-        [sys.executable, *(["-m", module] if module else []), *args],
-        cwd=ROOT,
-        env={**os.environ, "QWQ_DESKTOP_HOME": str(home), "QT_QPA_PLATFORM": "offscreen", **env},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
+        command, cwd=ROOT, env=environment, capture_output=True, text=True, timeout=timeout
     )
+
+
+def wait_for(condition, child: subprocess.Popen, timeout: float = 120) -> None:
+    """Poll ``condition`` until true; fail (with the child's output) if the child ends first."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if child.poll() is not None or time.monotonic() > deadline:
+            child.kill()
+            out, err = child.communicate()
+            pytest.fail(f"the child ended or stalled first (rc {child.returncode}): {err[-2000:]}")
+        time.sleep(0.05)
