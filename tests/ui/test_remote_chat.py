@@ -10,12 +10,15 @@ from __future__ import annotations
 import json
 import socket
 
+from PySide6.QtWidgets import QToolButton
+
 from app.remote import EndpointChoice, choice_path
 from app.secrets import SERVICE, remote_key_name
 from tests.engine.conftest import answer_engine, loop_engine  # noqa: F401 - tiny engines
 from tests.fixtures.memory_keyring import memory_keyring  # noqa: F401 - in-memory keyring
 from tests.server.conftest import serve  # noqa: F401 - our server on a free port
 
+CONNECT = "Connect to a server…"
 CONNECT_TIMEOUT_MS = 20_000
 TURN_TIMEOUT_MS = 30_000
 
@@ -121,7 +124,11 @@ def test_a_wrong_key_and_an_unreachable_server_are_explained(
     notice = window.notice_bar
     assert notice.isVisible() and notice.kind == "error"
     assert "refused the API key" in notice.text() and "401" in notice.text()
-    assert [b.text() for b in notice.buttons()] == ["Connect to a server…"]
+    assert [b.text() for b in notice.buttons()] == [CONNECT]
+    notice.buttons()[0].click()  # opens the dialog on the endpoint, with its key
+    dialog = window.models.remote.dialog
+    assert dialog.server.isChecked() and dialog.key.text() == "wrong"
+    dialog.reject()
     assert window.status.model_label.text() == "No model loaded"
     assert not window.composer.button.isEnabled()
 
@@ -198,3 +205,20 @@ def test_the_dialog_shows_server_fields_when_chosen_and_refuses_a_bad_address(wi
     assert window.engine.model is None and not window.engine.loading
     dialog.reject()
     assert window.models.remote.dialog is None and window.models.remote.choice is None
+
+
+def test_the_models_and_first_run_pages_offer_the_connection(window):
+    for show, page in (
+        (window.show_models, "models_page"),
+        (window.show_first_run, "first_run_page"),
+    ):
+        show()
+        embedded = getattr(window.model_pages, page)
+        (button,) = [b for b in embedded.findChildren(QToolButton) if b.text() == CONNECT]
+        button.click()
+        dialog = window.models.remote.dialog
+        assert dialog is not None and dialog.isVisible()
+        dialog.reject()
+    assert [a.text() for a in window.menuBar().actions()[0].menu().actions()][2] == (
+        "Co&nnect to a server…"
+    )
