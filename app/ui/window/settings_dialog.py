@@ -298,12 +298,14 @@ class SettingsDialog(QDialog):
         box.addWidget(generate)
         form.addRow("API key", row)
         note = QLabel(
-            "OpenAI-compatible: clients use base_url http://ADDRESS:PORT/v1 and send the key as "
-            "'Authorization: Bearer KEY'. One reply at a time: a chat sent here waits for an API "
-            "reply being written, and API requests wait for the app's (up to a minute, then "
-            "'busy, retry later'). The key is kept in the system keyring.",
+            "Base URL for OpenAI clients: <tt>http://ADDRESS:PORT/v1</tt><br>They send the key "
+            "as <tt>Authorization: Bearer KEY</tt>. One reply at a time: a chat sent here "
+            "waits for an API reply being written, and API requests "
+            "wait for the app's (up to a minute, then “busy, retry later”). The key is kept in "
+            "the system keyring.",
             page,
         )
+        note.setTextFormat(Qt.TextFormat.RichText)
         note.setWordWrap(True)
         note.setObjectName("MutedLabel")
         form.addRow(note)
@@ -333,7 +335,11 @@ class SettingsDialog(QDialog):
             try:
                 config.check()
             except ServerConfigError as exc:
-                self.api_error.setText(exc.text())
+                if not config.api_key and not config.loopback:
+                    hint = "Type or generate an API key, or use the address 127.0.0.1."
+                else:
+                    hint = exc.hint or ""
+                self.api_error.setText(f"{exc.message}. {hint}".strip())
                 self.api_error.show()
                 self.tabs.setCurrentIndex(self.tabs.count() - 1)
                 return
