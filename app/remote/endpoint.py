@@ -134,7 +134,7 @@ def error_for_exception(exc: Exception, endpoint: RemoteEndpoint, mid_reply: boo
         when = "in the middle of the reply" if mid_reply else "before replying"
         return RemoteTimeoutError(
             f"{host} sent nothing for {endpoint.read_timeout_s:g} s {when}",
-            "the server may be overloaded; try again or raise the timeout in settings",
+            "the server may be overloaded or the prompt very long; try again",
         )
     if isinstance(exc, httpx2.UnsupportedProtocol | httpx2.InvalidURL):
         return RemoteEndpointError(
@@ -158,13 +158,15 @@ def error_for_status(status: int, body: bytes, endpoint: RemoteEndpoint, headers
     host = endpoint.host
     if status in (401, 403):
         what = "refused the API key" if endpoint.api_key else "requires an API key"
-        return RemoteAuthError(f"{host} {what} ({status}{detail})", "check the API key in settings")
+        return RemoteAuthError(
+            f"{host} {what} ({status}{detail})", "check the API key (File → Connect to a server…)"
+        )
     if status == 404:
         if "model" in said.lower():
             model = endpoint.model or "asked for"
             return RemoteModelNotFoundError(
                 f"{host} does not serve the model {model}{detail}",
-                "pick one of the endpoint's models in settings",
+                "pick one of its models (File → Connect to a server…)",
             )
         return RemoteEndpointError(
             f"{endpoint.base_url} is not an OpenAI-compatible API (404{detail})",

@@ -399,7 +399,7 @@ class RemoteEngine:
             names = ", ".join(m.id for m in models[:8]) or "none"
             raise RemoteModelNotFoundError(
                 f"{endpoint.host} does not serve the model {wanted or '(any)'}",
-                f"pick one of its models in settings: {names}",
+                f"pick one of its models (File → Connect to a server…): {names}",
             )
         self._model = found or RemoteModel(wanted or "")
 
