@@ -23,7 +23,13 @@ import numpy as np
 from . import events as ev
 from .chunker import DEFAULT_OVERLAP, DEFAULT_SIZE, Chunk
 from .embedder import Embedder, EmbedderInfo
-from .errors import DocsError, DocumentError, EmbedderError, EmbedderMismatchError
+from .errors import (
+    DocsError,
+    DocumentError,
+    EmbedderError,
+    EmbedderMismatchError,
+    UnnamedIndexError,
+)
 from .fusion import FusionWeights
 from .index_db import IndexDB
 from .readers import is_supported
@@ -86,7 +92,10 @@ class Collection:
         if stored is None:
             if name is None:
                 self.db.close()
-                raise DocsError(f"{db_path} is not a document collection", "remove the file")
+                raise UnnamedIndexError(
+                    f"{db_path} holds no collection name (its creation was cut short)",
+                    "add the collection again by its name, or remove the file",
+                )
             with self.db.transaction() as tx:
                 self.db.set_meta(tx, "name", name)
                 self.db.set_meta(tx, "created_at", time.time())

@@ -46,6 +46,11 @@ class CollectionNotFoundError(DocsError, KeyError):
         return DocsError.__str__(self)
 
 
+class UnnamedIndexError(DocsError):
+    """An index file holding no collection name: its creation was cut short (the app was
+    killed between creating the file and storing the name)."""
+
+
 class CollectionExistsError(DocsError):
     """A collection of that name exists already."""
 

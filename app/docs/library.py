@@ -2,7 +2,9 @@
 embedders they need (loaded once, shared, freed on ``close``).
 
 Each collection is one SQLite file named after a slug of its name plus a short hash (names may
-hold any characters). ``DocsLibrary`` is thread-safe; open one per process.
+hold any characters). A file a crash left without its name (killed while being created) is
+taken over by the next ``create`` or ``get`` of that name. ``DocsLibrary`` is thread-safe;
+open one per process.
 """
 
 from __future__ import annotations
@@ -15,7 +17,13 @@ from pathlib import Path
 
 from .collection import Collection
 from .embedder import Embedder
-from .errors import CollectionExistsError, CollectionNotFoundError, DocsError, EmbedderError
+from .errors import (
+    CollectionExistsError,
+    CollectionNotFoundError,
+    DocsError,
+    EmbedderError,
+    UnnamedIndexError,
+)
 
 SUFFIX = ".docs.sqlite3"
 
@@ -68,7 +76,7 @@ class DocsLibrary:
         None: BM25 only). Raises ``CollectionExistsError``."""
         name = check_name(name)
         with self._lock:
-            if self.exists(name):
+            if self.exists(name) and not self._cut_short(name):
                 raise CollectionExistsError(
                     f"A collection named {name!r} exists already", "choose another name"
                 )
@@ -92,8 +100,20 @@ class DocsLibrary:
                 raise CollectionNotFoundError(
                     f"No collection is named {name!r}", f"collections: {known}"
                 )
-            collection = self._open[name] = Collection(path)
+            # The file is named after ``name``: one left without a name by a creation cut short
+            # (a crash) is this collection's, and gets its name now.
+            collection = self._open[name] = Collection(path, name=name)
             return collection
+
+    def _cut_short(self, name: str) -> bool:
+        """Whether the file for ``name`` was left without a name by a crash while creating it."""
+        if name in self._open:
+            return False
+        try:
+            Collection(self._path(name)).close()
+        except UnnamedIndexError:
+            return True
+        return False
 
     def get_or_create(self, name: str, embedder: Embedder | str | os.PathLike | None = None):
         return self.get(name) if self.exists(name) else self.create(name, embedder)
