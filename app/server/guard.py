@@ -25,8 +25,9 @@ OPEN_PATHS = ("/health",)  # answered without a key: says only that the server r
 
 @dataclass(frozen=True)
 class RequestRecord:
-    """One request, for the GUI's log: sent once when it arrives (``finished`` False), once
-    when its response has ended (status, duration, tokens). Same ``id`` both times."""
+    """One request, for the GUI's log: sent when it arrives (``finished`` False), again once a
+    turn knows its model (``model``, ``stream``), and when its response has ended (status,
+    duration, tokens). Same ``id`` every time."""
 
     id: int
     method: str
@@ -72,7 +73,9 @@ class Guard:
         )
         self._report(record)
         notes: dict = {}  # filled by the routes: model, stream, tokens, ...
-        scope.setdefault("state", {})["qwq_log"] = notes
+        state = scope.setdefault("state", {})
+        state["qwq_log"] = notes
+        state["qwq_progress"] = lambda: self._report(replace(record, **_noted(notes)))
         status: list[int] = []
 
         async def send_noting(message) -> None:
@@ -93,7 +96,7 @@ class Guard:
             if not status:
                 await send_error(send_noting, ApiError(500, "Internal server error", "internal"))
         finally:
-            fields = {k: v for k, v in notes.items() if k in RequestRecord.__dataclass_fields__}
+            fields = _noted(notes)
             self._report(
                 replace(
                     record,
@@ -143,6 +146,11 @@ class Guard:
             self.on_request(record)
         except Exception:  # noqa: BLE001 - a broken log view never breaks a request
             log.exception("The request log callback failed")
+
+
+def _noted(notes: dict) -> dict:
+    """The routes' notes that are fields of a RequestRecord."""
+    return {k: v for k, v in notes.items() if k in RequestRecord.__dataclass_fields__}
 
 
 def too_large(limit: int) -> ApiError:

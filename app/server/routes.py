@@ -182,6 +182,7 @@ class Api:
             raise ApiError(503, "The server is shutting down", "shutting_down")
         notes = request.scope["state"]["qwq_log"]
         notes.update(model=model_id, stream=turn.stream)
+        request.scope["state"]["qwq_progress"]()  # the log shows the model while it waits
         watch = ClientWatch(request)
         try:
             t0 = time.perf_counter()

@@ -108,6 +108,7 @@ def test_switched_on_in_settings_the_openai_client_streams_and_the_log_shows_it(
             "/v1/chat/completions",
             False,
         )
+        assert running.model == "tiny-qwq-long-loop" and running.stream  # known while it runs
         window.api_server.show_log()
         dialog = window.api_server.dialog
         assert dialog.isVisible() and url in dialog.address.text()
