@@ -6,21 +6,19 @@ import importlib.resources
 import os
 import sys
 from collections.abc import Callable
-from pathlib import Path
 
 from PySide6.QtCore import QTimer, QtMsgType, qInstallMessageHandler
 from PySide6.QtGui import QGuiApplication, QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app import __version__
-from app.engine.llama_log import CRASH_LOG_NAME
 from app.paths import AppPaths, DataFolderError, app_paths, private_files
 from app.settings import load_settings
 from app.store import ConversationStore, StoreError
 from app.ui.common.notices import Notice
 from app.ui.common.single_instance import InstanceLock
+from app.ui.crash_report import FatalErrorLog, take_crash_report
 from app.ui.window.main_window import APP_TITLE, MainWindow
-from quantize.llama_log import ABORT_PREFIX
 
 
 def app_icon() -> QIcon:
@@ -113,35 +111,13 @@ def run_gui(
         print(refusal, file=sys.stderr)
         QMessageBox.warning(None, APP_TITLE, refusal)
         return 1
+    crash = take_crash_report(paths.logs_dir)  # what the last run's crash left, if any
+    fatal_log = FatalErrorLog(paths.logs_dir)  # a native crash leaves a note for next time
     try:
-        return _run_window(app, paths, model, on_shown)
+        return _run_window(app, paths, model, on_shown, crash)
     finally:
+        fatal_log.close()
         lock.release()
-
-
-def take_crash_report(logs_dir: Path) -> Notice | None:
-    """The report a native llama.cpp abort left in the log folder (``llama-crash.log``, the
-    last one when there are several), as a notice with llama.cpp's last lines under Details;
-    None when there is none. The file is renamed ``llama-crash.log.shown`` (kept for a bug
-    report), so the report is shown once."""
-    path = logs_dir / CRASH_LOG_NAME
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-        os.replace(path, path.with_name(path.name + ".shown"))
-    except OSError:
-        return None
-    report = text[text.rfind(ABORT_PREFIX) :] if ABORT_PREFIX in text else text
-    lines = [line.rstrip() for line in report.strip().splitlines() if line.strip()]
-    if not lines:
-        return None
-    said = lines[0].removeprefix(ABORT_PREFIX).strip()
-    return Notice(
-        f"llama.cpp stopped QwQ Desktop last time: {said}. Its last messages are under "
-        "Details; if it happens again with this model, download the model again or choose "
-        "another one.",
-        "warning",
-        details="\n".join(lines),
-    )
 
 
 def _refuse_start(error: DataFolderError) -> int:
@@ -158,6 +134,7 @@ def _run_window(
     paths: AppPaths,
     model: str | None,
     on_shown: Callable[[QApplication], None] | None,
+    crash: Notice | None = None,
 ) -> int:
     settings, warnings = load_settings(paths.settings_file)
     try:
@@ -169,7 +146,6 @@ def _run_window(
     window.show()
     window.focus_composer()
     window.open_start_page(model)
-    crash = take_crash_report(paths.logs_dir)
     if crash is not None:
         window.notices.post(crash)
     if on_shown is not None:

@@ -49,3 +49,29 @@ def test_the_next_start_shows_llama_cpps_last_words_once(isolated_home, tiny_ans
     second = start_gui(isolated_home)
     assert second["code"] == 0
     assert second["notice"] is None or "llama.cpp stopped" not in second["notice"]["text"]
+
+
+# The desktop app ended by a fatal signal once its window is up (as a model file truncated
+# under its memory map ends it with SIGBUS).
+CRASHING_GUI = """
+import os, signal
+from app.ui.launch import run_gui
+run_gui([], on_shown=lambda app: os.kill(os.getpid(), signal.SIGBUS))
+"""
+
+
+def test_the_next_start_tells_of_a_fatal_signal_once(isolated_home):
+    crashed = run_app(["-c", CRASHING_GUI], isolated_home, module="")
+    assert crashed.returncode == -7  # SIGBUS
+    logs = app_paths().logs_dir
+    assert "Fatal Python error: Bus error" in (logs / "fatal-error.log").read_text()
+
+    first = start_gui(isolated_home)
+    assert first["code"] == 0
+    notice = first["notice"]
+    assert notice["kind"] == "warning"
+    assert notice["text"].startswith("QwQ Desktop stopped unexpectedly last time (Bus error)")
+    assert "run_gui" in notice["details"]  # where it happened
+    second = start_gui(isolated_home)
+    assert second["notice"] is None
+    assert not (logs / "fatal-error.log").exists()  # a clean run leaves no empty file
