@@ -58,28 +58,30 @@ def take_crash_report(logs_dir: Path) -> Notice | None:
     llama = _take(logs_dir / CRASH_LOG_NAME)
     fatal = _take(logs_dir / FATAL_LOG_NAME)
     if llama:
-        report = llama[llama.rfind(ABORT_PREFIX) :] if ABORT_PREFIX in llama else llama
-        lines = _lines(report)
-        said = lines[0].removeprefix(ABORT_PREFIX).strip()
-        return Notice(
-            f"llama.cpp stopped QwQ Desktop last time: {said}. Its last messages are under "
+        return _notice(
+            llama,
+            ABORT_PREFIX,
+            "llama.cpp stopped QwQ Desktop last time: {said}. Its last messages are under "
             "Details; if it happens again with this model, download the model again or choose "
             "another one.",
-            "warning",
-            details="\n".join(lines),
         )
     if fatal:
-        report = fatal[fatal.rfind(_FATAL_PREFIX) :] if _FATAL_PREFIX in fatal else fatal
-        lines = _lines(report)
-        said = lines[0].removeprefix(_FATAL_PREFIX).strip()
-        return Notice(
-            f"QwQ Desktop stopped unexpectedly last time ({said}). Where it happened is under "
+        return _notice(
+            fatal,
+            _FATAL_PREFIX,
+            "QwQ Desktop stopped unexpectedly last time ({said}). Where it happened is under "
             "Details. If the model file was being replaced or copied over, load it again once "
             "that has finished.",
-            "warning",
-            details="\n".join(lines),
         )
     return None
+
+
+def _notice(text: str, prefix: str, wording: str) -> Notice:
+    """A warning about the last report in ``text`` (the one starting at the last ``prefix``)."""
+    report = text[text.rfind(prefix) :] if prefix in text else text
+    lines = [line.rstrip() for line in report.strip().splitlines() if line.strip()]
+    said = lines[0].removeprefix(prefix).strip()
+    return Notice(wording.format(said=said), "warning", details="\n".join(lines))
 
 
 def _take(path: Path) -> str:
@@ -91,7 +93,3 @@ def _take(path: Path) -> str:
     except OSError:
         return ""
     return text if text.strip() else ""
-
-
-def _lines(report: str) -> list[str]:
-    return [line.rstrip() for line in report.strip().splitlines() if line.strip()]
