@@ -1,5 +1,7 @@
 """No network unless the user starts a download or a Hub search: the desktop app's main flows
-run with every socket guarded (tests/privacy/socket_guard.py) and must not try once."""
+(start, load, chat, export, settings, documents, and opening the model pages and the Hub
+dialog without searching) run with every socket guarded (tests/privacy/socket_guard.py) and
+must not try once."""
 
 from __future__ import annotations
 
@@ -76,6 +78,12 @@ def test_start_load_chat_export_settings_and_documents_use_no_network(
             assert window.send_message(QUESTION)
             qtbot.waitUntil(lambda: not window.controller.generating, timeout=WAIT_MS)
             reply = window.chat_view.last_widget()
+
+            window.show_models()  # the model pages and the Hub dialog, opened, not used
+            window.show_first_run()
+            window.show_hub_search()
+            qtbot.waitUntil(lambda: window.model_pages.hub_search.isVisible(), timeout=WAIT_MS)
+            window.model_pages.hub_search.close()
         finally:
             window.shutdown()
             window.close()
