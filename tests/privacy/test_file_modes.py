@@ -89,10 +89,12 @@ def test_private_files_makes_new_files_user_only(tmp_path, umask_022):
 
 def test_the_command_line_leaves_nothing_readable_by_others(isolated_home, tiny_answer_gguf):
     """A child with umask 022 imports a model and indexes documents: every folder and file the
-    app wrote is user-only."""
+    app wrote is user-only, and an existing looser folder was tightened."""
     notes = isolated_home.parent / "notes"
     notes.mkdir()
     (notes / "pump.md").write_text("# Pump\n\nThe coolant pump is replaced every 4000 hours.\n")
+    (isolated_home / "data").mkdir(parents=True)
+    (isolated_home / "data").chmod(0o755)  # an older install's folder: tightened at start
     env = {**os.environ, "QWQ_DESKTOP_HOME": str(isolated_home)}
     commands = (
         ["models", "import", str(tiny_answer_gguf), "--copy"],
