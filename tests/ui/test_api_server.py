@@ -281,3 +281,20 @@ def test_the_apps_thinking_budget_applies_to_api_requests_without_a_restart(loop
         client.close()
     assert reply.usage.completion_tokens_details.reasoning_tokens == 12
     assert reply.choices[0].message.content == "Paris"
+
+
+def test_the_request_log_keeps_the_newest_requests_and_updates_them_in_place(qtbot):
+    from dataclasses import replace
+
+    from app.server import RequestRecord
+    from app.ui.window.api_request_log import RequestLogModel
+
+    log = RequestLogModel(limit=3)
+    arrived = [RequestRecord(i, "GET", "/v1/models", "127.0.0.1:1", 0.0) for i in range(5)]
+    for record in arrived:
+        log.add(record)
+    assert [r.id for r in log.records] == [2, 3, 4] and log.active == 3
+    log.add(replace(arrived[3], finished=True, status=200, duration_s=0.5))
+    assert [r.id for r in log.records] == [2, 3, 4] and log.active == 2
+    assert log.index(1, 4).data() == "200" and log.index(1, 6).data() == "0.50 s"
+    assert log.index(2, 4).data() == "…"
