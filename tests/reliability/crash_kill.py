@@ -1,8 +1,8 @@
 """Crash safety (issue 12, item 5): SIGKILL a real child process at random moments while it
 streams a reply into the conversation store, indexes documents, downloads a model from a
-local fake Hub or converts a model, then restart and check that nothing committed is lost, no
-partial file is taken for a complete one, every SQLite file passes its integrity check, and the
-next run cleans up what the killed one left.
+local fake Hub, converts a model or saves the app's settings, then restart and check that
+nothing committed is lost, no partial file is taken for a complete one, every SQLite file
+passes its integrity check, and the next run cleans up what the killed one left.
 
     python -m tests.reliability.crash_kill --kills 20 --seed 1 [--only stream,docs] [--out F]
 
@@ -24,7 +24,7 @@ from pathlib import Path
 
 from .harness import Cycle
 
-SCENARIOS = ("stream", "docs", "download", "convert")
+SCENARIOS = ("stream", "docs", "download", "convert", "settings")
 
 
 def make_scenario(name: str, workdir: Path, quick: bool):
@@ -45,6 +45,10 @@ def make_scenario(name: str, workdir: Path, quick: bool):
         from .kill_convert import ConvertScenario
 
         return ConvertScenario(workdir, quick=quick)
+    if name == "settings":
+        from .kill_settings import SettingsScenario
+
+        return SettingsScenario(workdir)
     raise ValueError(f"unknown scenario {name!r}: choose from {', '.join(SCENARIOS)}")
 
 
@@ -95,13 +99,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None, help="write the report as JSON")
     args = parser.parse_args(argv)
     names = [n.strip() for n in args.only.split(",") if n.strip()]
+    reports = []
     with tempfile.TemporaryDirectory(prefix="crash-kill-") as tmp:
         workdir = args.workdir or Path(tmp)
-        reports = [
-            run_scenario(n, args.kills, args.seed, workdir, args.quick, _print_cycle) for n in names
-        ]
-    if args.out:
-        args.out.write_text(json.dumps(reports, indent=2))
+        for name in names:
+            reports.append(
+                run_scenario(name, args.kills, args.seed, workdir, args.quick, _print_cycle)
+            )
+            if args.out:  # after each scenario, so a later failure keeps what was found
+                args.out.write_text(json.dumps(reports, indent=2))
     for r in reports:
         print(f"{r['scenario']}: {r['kills']} kills in {r['runs']} runs "
               f"({r['ended_before_kill']} ended first), phases {r['phases']}, "

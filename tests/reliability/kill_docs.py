@@ -103,7 +103,7 @@ class DocsScenario:
         delay = rng.uniform(0, self.window_s)
         run = run_killed(self._argv("add", collection, str(self.folder)), self.env, delay)
         committed = indexed_lines(run.stderr)
-        phase = f"{len(committed)} files committed" if committed else _phase(run.stderr)
+        phase = _phase(run.stderr, len(committed), len(self.markers))
         cycle = Cycle(NAME, index, run.killed, delay, phase, orphans=run.orphans)
         if not run.killed and (run.returncode != 0 or run.traceback):
             cycle.problems.append(f"the run failed on its own:\n{run.tail()}")
@@ -151,6 +151,8 @@ def _indexed_files(db: Path) -> dict[str, tuple[int, int]]:
     """{path: (chunks recorded, chunk rows)} of the files with status "indexed"."""
     conn = sqlite3.connect(db)
     try:
+        if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'files'").fetchone() is None:
+            return {}  # killed while the file was being created
         rows = conn.execute(
             "SELECT f.path, f.chunks, (SELECT COUNT(*) FROM chunks c WHERE c.file_id = f.id) "
             "FROM files f WHERE f.status = 'indexed'"
@@ -175,7 +177,9 @@ def _marker_problems(db: Path, markers: dict[str, str]) -> list[str]:
         conn.close()
 
 
-def _phase(stderr: list[str]) -> str:
+def _phase(stderr: list[str], committed: int, files: int) -> str:
+    if committed:
+        return "all files committed" if committed == files else "some files committed"
     if any("file(s) to index" in line for line in stderr):
         return "indexing, nothing committed"
     return "starting"
