@@ -29,7 +29,12 @@ Drafter = Callable[[Sequence[int], int], list[int]]
 DRAFT_MODES = ("lookup", "none")  # and "model" when a draft model is loaded
 MAX_NGRAM = 4  # longest suffix looked up
 MIN_NGRAM = 2  # shorter matches draft noise
-MAX_DRAFT = 10  # tokens drafted at a time
+MAX_DRAFT = 10  # tokens drafted at a time by prompt lookup
+# The draft length adapts: it doubles (up to DRAFT_LIMIT) while drafts are accepted whole and
+# falls back to what was accepted plus one after a miss, so that text unlike the conversation
+# costs verification batches of one or two tokens, not ten.
+FIRST_DRAFT = 4
+DRAFT_LIMIT = 16
 
 
 def lookup_draft(history: Sequence[int], max_draft: int = MAX_DRAFT) -> list[int]:
@@ -72,6 +77,7 @@ class Speculator:
         self._last: int | None = None  # cache position of the last token committed
         self.drafted = 0
         self.accepted = 0
+        self.draft_length = FIRST_DRAFT
 
     def next_token(self) -> tuple[int, int | None]:
         """The next token of the reply, and its cache position when a verified draft already
@@ -107,6 +113,7 @@ class Speculator:
 
     def _draft(self) -> list[int]:
         room = min(self.n_ctx - self.llama.n_tokens, self.limit) - 2
+        room = min(room, self.draft_length)
         return self.drafter(self.history, room) if room > 0 else []
 
     def _verify(self, token: int, draft: list[int]) -> None:
@@ -129,6 +136,10 @@ class Speculator:
         else:
             self._ready.append((self.sampler.sample(llama._ctx, len(draft)), None))
         self.accepted += accepted
+        if accepted == len(draft):
+            self.draft_length = min(DRAFT_LIMIT, 2 * self.draft_length)
+        else:
+            self.draft_length = accepted + 1
         # The cache keeps the token and the accepted draft; Llama.eval drops the rest later.
         llama.n_tokens = base + 1 + accepted
 

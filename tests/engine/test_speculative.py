@@ -58,3 +58,21 @@ def test_thinking_budget_stop_and_answer_are_exact_with_drafts(loop_engine):
     assert fast.answer == "Paris" and fast.stats.thinking_budget_hit
     assert fast.stats.thinking_tokens == plain.stats.thinking_tokens == 40
     assert fast.stats.accepted_tokens > 10
+
+
+def test_missed_drafts_shrink_to_one_or_two_tokens(loop_engine, monkeypatch):
+    # A drafter that is always wrong: the draft length falls back to one token after a miss,
+    # so verification costs little where drafts do not hit.
+    wanted: list[int] = []
+
+    def wrong(history, max_draft):
+        wanted.append(max_draft)
+        return [0] * max_draft
+
+    params = SamplingParams(max_tokens=120, thinking_budget=40, seed=3)
+    plain = _complete(loop_engine, "none", "go", params)
+    monkeypatch.setattr("app.engine.engine.lookup_draft", wrong)
+    missed = _complete(loop_engine, "lookup", "go", params)
+    assert (missed.thinking, missed.answer) == (plain.thinking, plain.answer)
+    assert missed.stats.accepted_tokens == 0 and len(wanted) > 30
+    assert wanted[0] > 1 and set(wanted[1:]) == {1}
