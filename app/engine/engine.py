@@ -2,7 +2,11 @@
 
 One thread should own an engine; calls are serialised by a lock. Generation checks the cancel
 event at every token, and llama.cpp's abort callback stops a long prompt evaluation mid-batch.
-The KV cache is reused across turns: a follow-up evaluates only tokens past the common prefix.
+The KV cache is reused across turns: a follow-up evaluates only tokens past the common prefix
+(and, once old turns leave the window, the cache of what stays is shifted: context_shift.py).
+Decoding is speculative and exact: drafts from prompt lookup or a draft model of the same
+vocabulary (speculative.py, draft_model.py). A llama.cpp failure mid-turn is a TurnError
+(turn_errors.py).
 Calls into llama.cpp go through llama-cpp-python's public bindings (llama_calls.py) except the
 few that have none, listed there.
 """

@@ -157,3 +157,48 @@ def test_plan_matches_what_llama_cpp_allocates_gemma(gemma_gguf, n_ctx):
 def test_gemma_weights_from_header_match_file(gemma_gguf):
     facts = read_model_facts(gemma_gguf)
     assert facts.tensor_bytes == pytest.approx(facts.file_size, rel=0.05)
+
+
+def qwen05_draft_facts() -> ModelFacts:
+    """Qwen2.5-0.5B-Instruct Q4_K_M, QwQ-32B's draft model (the catalogue's numbers)."""
+    from dataclasses import replace
+
+    return replace(
+        qwq_facts(),
+        path="qwen2.5-0.5b-instruct-q4_k_m.gguf",
+        name="Qwen2.5 0.5B Instruct",
+        n_layer=24,
+        n_embd=896,
+        n_head=14,
+        n_kv_head=2,
+        head_dim=64,
+        n_vocab=151936,
+        n_ff=4864,
+        tensor_bytes=491_000_000,
+    )
+
+
+def test_a_draft_model_is_planned_in_ram_beside_a_discrete_gpu_and_on_unified_memory():
+    draft = qwen05_draft_facts()
+    alone = plan_memory(qwq_facts(), machine(64), n_ctx=32768)
+    both = plan_memory(qwq_facts(), machine(64), n_ctx=32768, draft=draft)
+    assert 0.5 * GB < both.draft_bytes < 2 * GB  # weights, 32K of KV cache, compute
+    assert both.total_bytes == alone.total_bytes + both.draft_bytes
+    gpu = plan_memory(qwq_facts(), machine(64, "CUDA", 48), n_ctx=32768, draft=draft)
+    assert gpu.n_gpu_layers == 65 and gpu.draft_gpu_layers == 0  # the model on the GPU only
+    assert gpu.gpu_bytes == gpu.total_bytes - gpu.draft_bytes
+    metal = plan_memory(qwq_facts(), machine(96, "Metal", 80, unified=True), draft=draft)
+    assert metal.draft_gpu_layers == draft.n_layer + 1
+
+
+def test_a_draft_model_that_does_not_fit_is_named_in_the_refusal():
+    draft = qwen05_draft_facts()
+    alone = plan_memory(qwq_facts(), machine(64), n_ctx=8192)
+    hw = machine(64)
+    reserve = hw.ram_available - alone.budget_bytes
+    hw.ram_available = alone.total_bytes + reserve + 10**8  # the model fits, not the draft too
+    assert plan_memory(qwq_facts(), hw, n_ctx=8192).n_ctx == 8192
+    with pytest.raises(InsufficientMemoryError) as caught:
+        plan_memory(qwq_facts(), hw, n_ctx=8192, draft=draft)
+    assert "with the draft model Qwen2.5 0.5B Instruct" in caught.value.message
+    assert "no draft model (--draft lookup)" in caught.value.hint
