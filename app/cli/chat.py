@@ -302,8 +302,12 @@ class _Printer:
             "context_full": " · context full",
         }.get(s.stop_reason, "")
         budget = " · thinking budget reached" if s.thinking_budget_hit else ""
+        drafts = ""
+        if s.drafted_tokens:
+            drafts = f" · {s.accepted_tokens}/{s.drafted_tokens} drafted accepted"
         self.out.write(
-            f"\n[{s.completion_tokens} tokens · {speed} · first token {ttft}{note}{budget}]\n"
+            f"\n[{s.completion_tokens} tokens · {speed} · first token {ttft}{drafts}{note}"
+            f"{budget}]\n"
         )
         for text in s.notes:
             if text not in self.shown:

@@ -7,8 +7,9 @@ the conversation: before each proposal it keeps the prefix it shares with the to
 drops what the target rejected and evaluates only what is new (old turns that left the window
 are shifted away as in the target's cache).
 
-A draft must tokenize exactly as the target: ``check_same_vocabulary`` compares the token texts
-of both GGUF headers before either model is loaded. Sizes may differ by llama.cpp's allowance
+Draft and target exchange token ids, so each id must stand for the same text in both:
+``check_same_vocabulary`` compares the token lists of both GGUF headers before either model is
+loaded. Sizes may differ by llama.cpp's allowance
 for padding (QwQ-32B's GGUF lists 152,064 tokens, Qwen2.5-0.5B's 151,936; the 128 extra are
 unused padding), never more.
 """
@@ -48,7 +49,8 @@ def token_texts(facts: ModelFacts) -> list[str]:
 
 
 def check_same_vocabulary(target: ModelFacts, draft: ModelFacts) -> None:
-    """Raise DraftModelError unless ``draft`` tokenizes as ``target`` does (see module doc)."""
+    """Raise DraftModelError unless ``draft``'s token ids mean what ``target``'s do (see the
+    module docstring)."""
     ours, theirs = token_texts(target), token_texts(draft)
     name, draft_name = Path(target.path).name, Path(draft.path).name
     if not ours or not theirs:

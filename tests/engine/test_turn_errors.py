@@ -78,9 +78,13 @@ def test_a_replaced_template_is_noted_in_every_turn_and_shown_once(damaged_templ
     assert "[note: The model's chat template is damaged" in out
 
 
-def test_the_terminal_tells_a_note_once_per_session(capsys):
-    stats = TurnStats(notes=["template replaced"], completion_tokens=3)
+def test_the_terminal_tells_a_note_once_per_session_and_the_drafts(capsys):
+    stats = TurnStats(
+        notes=["template replaced"], completion_tokens=3, drafted_tokens=4, accepted_tokens=2
+    )
     shown: set[str] = set()
     for _ in range(2):
         _Printer(sys.stdout, shown).end(TurnResult("Paris", "", stats))
-    assert capsys.readouterr().out.count("[note: template replaced]") == 1
+    out = capsys.readouterr().out
+    assert out.count("[note: template replaced]") == 1
+    assert out.count("· 2/4 drafted accepted") == 2
