@@ -242,3 +242,16 @@ def test_the_catalogue_names_a_draft_of_the_same_vocabulary_for_qwq():
         assert draft is not None and draft.family.architecture == target.architecture
         assert abs(draft.family.n_vocab - target.n_vocab) <= MAX_VOCAB_SIZE_DIFFERENCE
         assert draft.approx_size_bytes * 20 < catalogue.default_entry(family).approx_size_bytes
+
+
+def test_a_token_the_draft_does_not_know_stops_its_drafts_not_the_turn(tiny_loop_gguf):
+    # A target's padding tokens (ids past the draft's vocabulary) are never sent to the draft.
+    engine = _load(tiny_loop_gguf, tiny_loop_gguf)
+    try:
+        draft = engine.draft_model
+        history = engine.tokenize_prompt(engine.render([{"role": "user", "content": "go"}]).text)
+        assert draft.propose(history, 8)
+        assert draft.propose([*history, draft.n_vocab + 3], 8) == []
+        assert draft.propose(history, 8)  # the cache is still usable
+    finally:
+        engine.close()
