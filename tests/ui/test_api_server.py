@@ -38,7 +38,7 @@ def switch(window, qtbot, settings: AppSettings) -> None:
 
 
 def client_for(window) -> openai.OpenAI:
-    key = window.api_server.current_key() or "unused"
+    key = window.api_server.key.value or "unused"
     return openai.OpenAI(base_url=window.api_server.url, api_key=key, max_retries=0)
 
 

@@ -127,7 +127,8 @@ def test_a_wrong_key_and_an_unreachable_server_are_explained(
     assert [b.text() for b in notice.buttons()] == [CONNECT]
     notice.buttons()[0].click()  # opens the dialog on the endpoint, with its key
     dialog = window.models.remote.dialog
-    assert dialog.server.isChecked() and dialog.key.text() == "wrong"
+    assert dialog.server.isChecked()
+    qtbot.waitUntil(lambda: dialog.key.text() == "wrong")  # read off the GUI thread
     dialog.reject()
     assert window.status.model_label.text() == "No model loaded"
     assert not window.composer.button.isEnabled()
@@ -179,7 +180,8 @@ def test_without_a_keyring_the_key_lasts_the_session_and_the_user_is_told(
     assert notice.isVisible() and notice.kind == "warning" and "no keyring" in notice.text()
     window.models.remote.show_dialog()
     dialog = window.models.remote.dialog
-    assert dialog.key.text() == "sesame" and "no keyring" in dialog.key_note.text()
+    assert "no keyring" in dialog.key_note.text()
+    qtbot.waitUntil(lambda: dialog.key.text() == "sesame")  # read off the GUI thread
     dialog.reject()
     assert window.models.remote.dialog is None
 

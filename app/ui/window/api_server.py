@@ -8,7 +8,8 @@ requests fed to the request log.
 * The server calls back from its own thread; the records cross to the GUI thread as queued
   signals into a bounded ``RequestLogModel``.
 * The key is kept in the OS keyring (``app.secrets``); where there is none, for this session
-  only, and the user is told.
+  only, and the user is told. It is read on the window's keyring lane (a locked keyring's
+  unlock prompt never freezes the window): the server starts once it is read.
 * Which waits for which: one reply at a time, in arrival order. A chat turn sent in the app
   while an API reply is being written waits for it; API requests wait for the app's turn (at
   most the server's queue limit, then 429 with Retry-After). Loading another model stops an
@@ -47,21 +48,34 @@ NOT_REMEMBERED = (
 
 
 class ServerKey:
-    """The server's API key: the OS keyring, else this session only."""
+    """The server's API key: the OS keyring (read once, on the window's keyring lane), else
+    this session only. Everything here runs on the GUI thread except ``read``."""
 
     def __init__(self) -> None:
         self._session: str | None = None
         self._loaded = False
         self._value: str | None = None
 
-    def get(self) -> str | None:
-        """The key (SecretStoreError when the keyring refuses); read from the keyring once."""
-        if self._session is not None:
-            return self._session
-        if not self._loaded:
-            self._value = secrets.load_secret(KEY_NAME)
-            self._loaded = True
-        return self._value
+    @property
+    def known(self) -> bool:
+        """Read from the keyring already, or set in this session."""
+        return self._loaded or self._session is not None
+
+    @property
+    def value(self) -> str | None:
+        """The key once ``known`` (None: there is none, or it is not read yet)."""
+        return self._session if self._session is not None else self._value
+
+    @staticmethod
+    def read(job: Job | None = None) -> str | None:
+        """The keyring's key (a worker thread: an unlock prompt may block it). Raises
+        SecretStoreError when the keyring refuses."""
+        return secrets.load_secret(KEY_NAME)
+
+    def loaded(self, value: str | None) -> None:
+        """What ``read`` found (a key set meanwhile wins)."""
+        if not self.known:
+            self._loaded, self._value = True, value
 
     def set(self, key: str) -> bool:
         """Keep ``key`` (forget it when empty); False when it is kept for this session only.
@@ -94,6 +108,9 @@ class ApiServerController(QObject):
         self.notices = window.notices
         self.gate = window.engine.gate
         self.key = ServerKey()
+        self.keyring = window.keyring
+        self.key_job: Job | None = None  # reading the key from the keyring
+        self._after_key: AppSettings | None = None  # applied once the key is read
         self.lane = JobLane("ApiServerThread", self)
         self.log = RequestLogModel(parent=self)
         self.dialog: RequestLogDialog | None = None
@@ -113,16 +130,38 @@ class ApiServerController(QObject):
         return self.url is not None
 
     # -- settings (GUI thread) ---------------------------------------------------------------
-    def current_key(self) -> str | None:
-        """The key, for the settings dialog (a keyring that refuses: a notice, None)."""
-        try:
-            return self.key.get()
-        except UserFacingError as exc:
-            self.notices.report(exc, kind="warning")
+    def read_key(self) -> Job | None:
+        """Read the key from the keyring off the GUI thread, once: the job (its ``finished``
+        carries the key, ``errored`` the keyring's refusal), or None when the key is known."""
+        if self.key.known:
             return None
+        if self.key_job is None:
+            job = self.keyring.submit(Job(ServerKey.read, "reading the API server's key"))
+            job.finished.connect(self._on_key_read)
+            job.errored.connect(self._on_key_failed)
+            self.key_job = job
+        return self.key_job
+
+    @Slot(object)
+    def _on_key_read(self, key: str | None) -> None:
+        self.key_job = None
+        self.key.loaded(key)
+        settings, self._after_key = self._after_key, None
+        if settings is not None:
+            self.apply(settings)
+
+    @Slot(object)
+    def _on_key_failed(self, error: UserFacingError) -> None:
+        """A keyring that refuses: said; a server waiting for the key stays off."""
+        self.key_job = None
+        starting, self._after_key = self._after_key is not None, None
+        self.notices.report(error, kind="error" if starting else "warning")
 
     def set_key(self, key: str) -> None:
         """Keep the key typed in the settings (applied by the next ``apply``)."""
+        if self.key_job is not None:  # what the keyring says now is out of date
+            self.key_job.discard()
+            self.key_job = None
         try:
             if not self.key.set(key):
                 self.notices.show(NOT_REMEMBERED, "warning")
@@ -131,18 +170,18 @@ class ApiServerController(QObject):
             self.notices.report(exc, kind="warning", text=text)
 
     def apply(self, settings: AppSettings) -> None:
-        """Start, stop or restart the server to match ``settings`` (returns at once)."""
+        """Start, stop or restart the server to match ``settings`` (returns at once; a server
+        to start waits for its key to be read from the keyring)."""
+        self._after_key = None
         wanted = None
         if settings.api_server:
-            try:
-                key = self.key.get()
-            except UserFacingError as exc:
-                self.notices.report(exc)
+            if self.read_key() is not None:
+                self._after_key = settings
                 return
             wanted = ServerConfig(
                 host=settings.api_host.strip() or "127.0.0.1",
                 port=settings.api_port,
-                api_key=key or None,
+                api_key=self.key.value or None,
                 thinking_budget=settings.thinking_budget,
             )
         if _address(wanted) == _address(self._wanted):  # so already (a failure forgets it)

@@ -35,7 +35,7 @@ from app.ui.chat.engine_session import EngineSession
 from app.ui.chat.markdown_render import MarkdownRenderer
 from app.ui.chat.message_sections import ViewContext
 from app.ui.common.hardware_probe import HardwareProbe
-from app.ui.common.jobs import Job
+from app.ui.common.jobs import Job, JobLane
 from app.ui.common.notices import Notice, NoticeBridge, guarded
 from app.ui.common.theme import Colors, apply_theme
 from app.ui.conversations.sidebar import Sidebar
@@ -101,6 +101,8 @@ class MainWindow(QMainWindow):
         described = hardware if isinstance(hardware, HardwareInfo) else None
         self.engine = EngineSession(store, self, hardware=described)  # None: probed per load
         self.registry = ModelRegistry(paths)
+        # Keyring reads (an unlock prompt may block them), one at a time, never on this thread.
+        self.keyring = JobLane("KeyringThread", self)
         self._build_ui()
         self.controller = ChatController(
             store, self.engine, self.chat_view, settings, self.notices, self
@@ -343,6 +345,7 @@ class MainWindow(QMainWindow):
         self.conversations.shutdown()
         self.models.lane.shutdown()
         self.models.remote.shutdown()
+        self.keyring.shutdown()  # waits for a read the keyring is still prompting for
         try:
             self.store.purge_deleted()
         except StoreError as exc:

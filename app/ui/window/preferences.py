@@ -1,7 +1,7 @@
 """The main window's settings and appearance: the Settings dialog, applying and saving new
 settings (theme and text size at once; load options at the next load, with an offer to reload;
-the local API server switched on, off or moved at once, its key to the keyring), the View
-menu's theme and text size, and following the system's colour scheme."""
+the local API server switched on, off or moved at once, its key in the keyring, read off the
+GUI thread), the View menu's theme and text size, and following the system's colour scheme."""
 
 from __future__ import annotations
 
@@ -44,12 +44,19 @@ class Preferences(QObject):
             controller.conversation_settings() if controller.conv_id is not None else None
         )
         preset = w.engine.model.default_sampling if w.engine.model is not None else None
-        key = w.api_server.current_key()
-        dialog = SettingsDialog(w.settings, conv_settings, preset, w, api_key=key)
+        api = w.api_server
+        reading = api.read_key()  # off this thread: the key field fills in when it is read
+        dialog = SettingsDialog(
+            w.settings, conv_settings, preset, w, api_key=api.key.value, key_pending=bool(reading)
+        )
+        if reading is not None:
+            reading.finished.connect(dialog.key_field.read)
+            reading.errored.connect(dialog.key_field.unreadable)
         if dialog.exec() != SettingsDialog.DialogCode.Accepted:
             return
-        if dialog.api_key() != (key or ""):
-            w.api_server.set_key(dialog.api_key())
+        key = dialog.api_key()  # None: neither read nor typed, so left as it is
+        if key is not None and key != (api.key.value or ""):
+            api.set_key(key)
         self.apply_settings(dialog.app_settings(), dialog.conversation_settings())
 
     def apply_settings(self, app_settings: AppSettings, conv_settings=None) -> None:

@@ -28,6 +28,8 @@ from app.remote import EndpointChoice, RemoteEndpoint, RemoteEngine, RemoteModel
 from app.ui.common.jobs import Job, JobLane
 from app.ui.common.widgets import muted_label, set_label_text
 
+from .key_field import KeyField
+
 URL_EXAMPLE = "http://192.168.1.20:8080/v1"
 FIRST_MODEL = "(the server's first model)"
 
@@ -51,8 +53,11 @@ class ConnectDialog(QDialog):
         api_key: str | None = None,
         *,
         keyring: bool = True,
+        key_pending: bool = False,
         parent: QWidget | None = None,
     ) -> None:
+        """``key_pending``: the key is still being read from the keyring; ``key_field.read``
+        fills it in (unless the user typed one meanwhile)."""
         super().__init__(parent)
         self.setObjectName("ConnectDialog")
         self.setWindowTitle("Connect to a server")
@@ -60,6 +65,7 @@ class ConnectDialog(QDialog):
         self.test_job: Job | None = None
         self.models: list[RemoteModel] = []
         self._build(keyring)
+        self.key_field = KeyField(self.key, "none", pending=key_pending)
         if choice is not None:
             self.url.setText(choice.url)
             self._set_model(choice.model)
@@ -104,7 +110,6 @@ class ConnectDialog(QDialog):
         form.addRow("Address", self.url)
         self.key = QLineEdit()
         self.key.setEchoMode(QLineEdit.EchoMode.Password)
-        self.key.setPlaceholderText("none")
         self.key.setAccessibleName("API key")
         self.key.textChanged.connect(self._on_address_edited)
         form.addRow("API key", self.key)
@@ -148,12 +153,15 @@ class ConnectDialog(QDialog):
         model = self.model.currentText().strip()
         return EndpointChoice(self._endpoint().base_url, model or None)
 
-    def api_key(self) -> str:
-        return self.key.text().strip()
+    def api_key(self) -> str | None:
+        """The key typed (empty: none); None while it is neither read nor typed (the saved
+        key is then left as it is)."""
+        return self.key_field.value()
 
     def _endpoint(self) -> RemoteEndpoint:
         model = self.model.currentText().strip() or None
-        return RemoteEndpoint(self.url.text().strip(), api_key=self.api_key() or None, model=model)
+        key = self.key.text().strip() or None
+        return RemoteEndpoint(self.url.text().strip(), api_key=key, model=model)
 
     # -- testing -----------------------------------------------------------------------------
     @Slot()

@@ -34,7 +34,10 @@ from PySide6.QtWidgets import (
 from app.server import ServerConfig, ServerConfigError
 from app.settings import KV_CACHE_TYPES, THEMES, AppSettings, ConversationSettings
 
+from .key_field import KeyField
+
 AUTO = -2  # spin-box value meaning "None" (auto / model default)
+KEY_PLACEHOLDER = "None (required beyond 127.0.0.1)"
 
 
 class OptionalSpinBox(QSpinBox):
@@ -98,7 +101,10 @@ class SettingsDialog(QDialog):
         parent: QWidget | None = None,
         *,
         api_key: str | None = None,
+        key_pending: bool = False,
     ) -> None:
+        """``key_pending``: the API key is still being read from the keyring; ``key_field.read``
+        fills it in (unless the user typed one meanwhile)."""
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self.setMinimumWidth(520)
@@ -111,6 +117,7 @@ class SettingsDialog(QDialog):
             self.tabs.addTab(self._conversation_tab(conversation), "This conversation")
         self.tabs.addTab(self._app_tab(app_settings), "Application")
         self.tabs.addTab(self._api_tab(app_settings, api_key or ""), "Local API")
+        self.key_field = KeyField(self.api_key_edit, KEY_PLACEHOLDER, pending=key_pending)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel, self
         )
@@ -286,7 +293,6 @@ class SettingsDialog(QDialog):
         form.addRow("Port", self.api_port)
         self.api_key_edit = QLineEdit(key, page)
         self.api_key_edit.setEchoMode(QLineEdit.EchoMode.PasswordEchoOnEdit)
-        self.api_key_edit.setPlaceholderText("None (required beyond 127.0.0.1)")
         self.api_key_edit.setAccessibleName("API key")
         generate = QPushButton("Generate", page)
         generate.setAccessibleName("Generate an API key")
@@ -318,11 +324,12 @@ class SettingsDialog(QDialog):
 
     @Slot()
     def generate_key(self) -> None:
+        self.key_field.typed()
         self.api_key_edit.setText(random_secrets.token_urlsafe(24))
 
-    def api_key(self) -> str:
-        """The API key typed (empty: none)."""
-        return self.api_key_edit.text().strip()
+    def api_key(self) -> str | None:
+        """The API key typed (empty: none); None while it is neither read nor typed."""
+        return self.key_field.value()
 
     def accept(self) -> None:
         """Close with Save unless the API server's settings cannot be served safely."""
@@ -335,7 +342,10 @@ class SettingsDialog(QDialog):
             try:
                 config.check()
             except ServerConfigError as exc:
-                if not config.api_key and not config.loopback:
+                if not self.key_field.known and not config.loopback:
+                    hint = "The key is still being read from the system keyring: unlock it, or "
+                    hint += "type or generate a key."
+                elif not config.api_key and not config.loopback:
                     hint = "Type or generate an API key, or use the address 127.0.0.1."
                 else:
                     hint = exc.hint or ""
