@@ -17,7 +17,7 @@ import sys
 import time
 
 from app.engine import probe_hardware
-from app.errors import UserFacingError
+from app.errors import UserFacingError, as_user_error
 from app.models.catalogue import load_catalogue
 from app.models.errors import ModelNotInstalledError, VerificationFailedError
 from app.models.hub_token import (
@@ -378,9 +378,10 @@ def guarded(command):
     def run(args: argparse.Namespace) -> int:
         try:
             return command(args)
-        except UserFacingError as exc:  # Hub, model-manager and engine errors alike
-            print_error(exc)
-            return exit_code_for(exc)
+        except (UserFacingError, OSError) as exc:  # Hub, model-manager and engine errors
+            error = as_user_error(exc, f"running `models {args.models_command}`")
+            print_error(error)
+            return exit_code_for(error)
 
     run.__name__ = run.__qualname__ = command.__name__
     run.__doc__ = command.__doc__

@@ -19,7 +19,7 @@ from app.atomic import atomic_write_text
 from app.engine import ModelFacts
 from app.paths import AppPaths, app_paths
 
-from .errors import ModelNotInstalledError
+from .errors import ModelNotInstalledError, ModelsError
 from .load_settings import LoadSettings
 
 Source = Literal["download", "copy", "link", "found"]
@@ -180,7 +180,14 @@ class ModelRegistry:
 
     def _write(self, models: dict[str, InstalledModel]) -> None:
         payload = {"version": REGISTRY_VERSION, "models": [m.to_dict() for m in models.values()]}
-        atomic_write_text(self.file, json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+        try:
+            atomic_write_text(self.file, json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+        except OSError as exc:  # read-only or full disk: the list on disk stays as it was
+            raise ModelsError(
+                f"Cannot save the list of installed models in {self.file.parent} "
+                f"({exc.strerror or exc})",
+                "check that the disk has room and the folder can be written to",
+            ) from exc
 
     def _quarantine(self) -> None:
         """Keep an unreadable registry aside (for a bug report) instead of crashing."""

@@ -51,6 +51,7 @@ def test_the_desktop_app_on_a_read_only_folder_says_why_and_exits(read_only_home
         ["docs", "add", "Notes", "{notes}"],
         ["chat", "--model", "{model}", "--prompt", "hi", "--max-tokens", "2", "--json"],
         ["info", "--model", "{model}"],
+        ["models", "import", "{model}"],  # was a traceback (the registry's write)
     ],
     ids=lambda args: " ".join(args[:2]),
 )
