@@ -224,3 +224,35 @@ def test_the_models_and_first_run_pages_offer_the_connection(window):
     assert [a.text() for a in window.menuBar().actions()[0].menu().actions()][2] == (
         "Co&nnect to a server…"
     )
+
+
+def test_connected_the_model_button_opens_the_connection_and_load_settings_say_they_are_local(
+    serve, answer_engine, window, qtbot
+):
+    from PySide6.QtCore import Qt
+
+    from app.settings import AppSettings
+    from app.ui.window.preferences import LOCAL_ONLY
+
+    served = serve(answer_engine)
+    connect(window, qtbot, served.url)
+    button = window.status.model_label
+    assert "Connect to a server" in button.toolTip()
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    dialog = window.models.remote.dialog
+    assert dialog is not None and dialog.isVisible() and dialog.server.isChecked()
+    assert window.models_page is None  # the Models page was not opened
+    dialog.reject()
+
+    data = window.settings.to_dict()
+    data["context_size"] = 4096
+    window.preferences.apply_settings(AppSettings.from_dict(data))
+    notice = window.notice_bar
+    assert notice.isVisible() and notice.text() == LOCAL_ONLY
+    assert notice.buttons() == []  # no "Reload now": reconnecting would change nothing
+
+    window.models.remote.apply(None)  # this computer: the button opens the Models page again
+    assert "Models…" in button.toolTip()
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    assert window.pages.currentWidget() is window.model_pages.models_page
+    assert window.models.remote.dialog is None

@@ -180,7 +180,7 @@ class MainWindow(QMainWindow):
         s.searchRequested.connect(conversations.search)
         s.hitActivated.connect(self.controller.show_message)
         self.header.settings_button.clicked.connect(self.preferences.open_settings)
-        self.status.modelClicked.connect(self.show_models)
+        self.status.modelClicked.connect(self._on_model_clicked)
         self.status.apiClicked.connect(self.api_server.show_log)
         self.model_pages.loadRequested.connect(self._on_install_load_requested)
         self.model_pages.backRequested.connect(self.show_chat)
@@ -294,6 +294,15 @@ class MainWindow(QMainWindow):
     def show_models(self) -> None:
         """Show the installed models with their load settings (keyboard focus on the list)."""
         self.model_pages.show_models(self.models.loaded_name)
+
+    @Slot()
+    @guarded("opening the model's page")
+    def _on_model_clicked(self) -> None:
+        """The status bar's model: a server's opens the Connect dialog, else the Models page."""
+        if self.models.on_server:
+            self.models.remote.show_dialog()
+        else:
+            self.show_models()
 
     @Slot()
     def show_chat(self) -> None:

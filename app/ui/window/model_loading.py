@@ -124,6 +124,12 @@ class ModelLoading(QObject):
         self._show_unloaded()
         self.notices.show("Models run on this computer now.", "info", [CHOOSE_MODEL])
 
+    @property
+    def on_server(self) -> bool:
+        """Chatting through an endpoint: connected, connecting, or reading its key to."""
+        connected = self.engine.loading or self.engine.model is not None
+        return (self.remote_request is not None and connected) or self.remote.connecting
+
     def reload(self) -> None:
         """Load the loaded model again (or connect again to its endpoint)."""
         if self.remote_request is not None:
@@ -237,7 +243,7 @@ class ModelLoading(QObject):
         w = self.window
         self.loaded_name = None
         w.model_pages.set_loaded(None)
-        w.status.set_model(f"{info.name} · {info.remote}", info.plan.summary())
+        w.status.set_model(f"{info.name} · {info.remote}", info.plan.summary(), remote=True)
         n_ctx = info.plan.n_ctx
         size = f"{context_label(n_ctx)} context" if n_ctx else "context not reported"
         w.status.set_device(

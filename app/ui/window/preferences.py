@@ -1,7 +1,8 @@
 """The main window's settings and appearance: the Settings dialog, applying and saving new
-settings (theme and text size at once; load options at the next load, with an offer to reload;
-the local API server switched on, off or moved at once, its key in the keyring, read off the
-GUI thread), the View menu's theme and text size, and following the system's colour scheme."""
+settings (theme and text size at once; load options at the next load, with an offer to reload,
+or a word that they are for local models while connected to a server; the local API server
+switched on, off or moved at once, its key in the keyring, read off the GUI thread), the View
+menu's theme and text size, and following the system's colour scheme."""
 
 from __future__ import annotations
 
@@ -23,6 +24,10 @@ if TYPE_CHECKING:
 
 # Settings that take effect only when the model is loaded again.
 LOAD_FIELDS = ("threads", "gpu_layers", "context_size", "kv_cache_type")
+LOCAL_ONLY = (
+    "The new model settings apply to models loaded on this computer; the server you are "
+    "connected to keeps its own."
+)
 
 
 class Preferences(QObject):
@@ -76,7 +81,10 @@ class Preferences(QObject):
         w.api_server.apply(app_settings)
         if appearance:
             self.apply_appearance()
-        if reload_needed and w.engine.model is not None:
+        model = w.engine.model
+        if reload_needed and model is not None and model.remote is not None:
+            self.notices.show(LOCAL_ONLY, "info")  # reconnecting would change nothing
+        elif reload_needed and model is not None:
             self.notices.show(
                 "The new model settings apply when the model is loaded again.",
                 "info",

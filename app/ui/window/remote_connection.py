@@ -54,6 +54,11 @@ class RemoteConnection(QObject):
         """The user chose an endpoint (not this computer)."""
         return self.choice is not None and self.choice.active
 
+    @property
+    def connecting(self) -> bool:
+        """Waiting for the endpoint's key before connecting."""
+        return self.connect_job is not None
+
     @Slot()
     @guarded("opening the server connection")
     def show_dialog(self) -> None:

@@ -246,7 +246,8 @@ class SettingsDialog(QDialog):
         form.addRow("Font size", self.font_size)
         note = QLabel(
             "Auto lets the memory planner choose from this computer's memory. Threads, GPU "
-            "layers, context size and KV cache apply when the model is next loaded.",
+            "layers, context size and KV cache apply when a model is next loaded on this "
+            "computer (a server you connect to keeps its own).",
             page,
         )
         note.setWordWrap(True)

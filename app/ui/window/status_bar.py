@@ -72,9 +72,9 @@ def percent(fraction: float) -> int:
 
 
 class ChatStatusBar(QStatusBar):
-    """Model (a button that opens the Models page) · load progress and its Cancel button ·
-    device · tokens/s · the API server (a button that opens its request log, shown while it
-    runs) · context meter."""
+    """Model (a button that opens the Models page, or the Connect dialog for a server's) ·
+    load progress and its Cancel button · device · tokens/s · the API server (a button that
+    opens its request log, shown while it runs) · context meter."""
 
     modelClicked = Signal()
     cancelLoadRequested = Signal()
@@ -150,12 +150,16 @@ class ChatStatusBar(QStatusBar):
         self.addPermanentWidget(meter_box)
         self.set_context(0, 0)
 
-    def set_model(self, name: str | None, detail: str = "") -> None:
-        """Show the loaded model (ends the loading indicator)."""
+    def set_model(self, name: str | None, detail: str = "", *, remote: bool = False) -> None:
+        """Show the loaded model (ends the loading indicator); a ``remote`` one's button opens
+        the Connect dialog, not the Models page."""
         self.stop_loading()
         self.model_label.setText(name or "No model loaded")
-        tip = self._models_hint
+        tip = "Connect to a server…" if remote else self._models_hint
         self.model_label.setToolTip(f"{detail}\n\n{tip}" if detail else tip)
+        self.model_label.setAccessibleDescription(
+            "Opens the server connection" if remote else "Opens the Models page"
+        )
 
     def start_loading(self, name: str) -> None:
         """Show the model's name, a busy bar with the seconds since loading began (until
