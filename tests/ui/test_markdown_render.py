@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from app.ui.chat.markdown_render import MarkdownRenderer, settled_length
 from app.ui.common.theme import DARK, LIGHT
 
@@ -56,6 +58,42 @@ def test_raw_html_and_images_cannot_load_anything():
     assert "<img" not in html and "<script" not in html
     assert "&lt;img" in html
     assert '<a href="https://example.org/a.png">[chart]</a>' in html
+
+
+CITED = (
+    "Replace the pump every 2,000 hours [1]. Seals too [1, 2], and [2][3]. Not [7], nor "
+    "[2,000], nor \\[1\\]. In code: `see [1]` and [docs [1]](https://example.org).\n\n"
+    "```\nitems[1] = x  # [2]\n```\n\n| part | source |\n|---|---|\n| pump | [2] |\n"
+)
+TIPS = {1: "Source 1: b.pdf, page 3", 2: 'Source 2: "c & d".pdf, page 6'}
+
+
+def test_citation_markers_link_to_known_sources_only():
+    rendered = MarkdownRenderer(LIGHT).render(CITED, citations=TIPS)
+    links = re.findall(r'<a href="source:(\d+)" title="([^"]*)"[^>]*>([^<]*)</a>', rendered.html)
+    assert [(n, text) for n, _tip, text in links] == [
+        ("1", "[1]"),  # "every 2,000 hours [1]"
+        ("1", "[1"),  # "[1, 2]": each number its own link, the brackets with the outer ones
+        ("2", "2]"),
+        ("2", "[2]"),  # "[2][3]": 3 has no source and stays text
+        ("2", "[2]"),  # the table cell
+    ]
+    tips = {n: tip for n, tip, _text in links}
+    assert tips == {
+        "1": "Source 1: b.pdf, page 3",
+        "2": "Source 2: &quot;c &amp; d&quot;.pdf, page 6",
+    }
+    assert rendered.cited == (1, 2)
+    html = rendered.html
+    assert "</span>[3]. Not [7], nor [2,000], nor [1]. In code" in html  # no source, escaped
+    assert "<code>see [1]</code>" in html and "<pre" in html and "items[1] = x  # [2]</pre>" in html
+    assert '<a href="https://example.org">docs [1]</a>' in html  # no link inside a link
+
+
+def test_without_sources_markers_stay_text():
+    plain = MarkdownRenderer(LIGHT).render(CITED)
+    assert "source:" not in plain.html and plain.cited == ()
+    assert plain.html == MarkdownRenderer(LIGHT).render(CITED, citations={9: "Source 9"}).html
 
 
 def test_settled_length_stops_at_the_last_finished_block():

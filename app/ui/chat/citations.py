@@ -3,26 +3,40 @@ the cited ones first and marked, or the sentence saying the documents had nothin
 
 A click asks for the source panel through the message widget's ``actionRequested``
 ("source:N", message id), which the chat controller already hears; so the message widget
-needs only ``CitationsBar(widget, layout)`` and ``show_for(message)``.
+needs only ``CitationsBar(widget, layout)`` and ``show_for(message)``. ``sourcesShown``
+tells it which sources the answer's inline markers link to (``citation_tips``), whoever
+showed them (the widget, or the chat controller when a grounded turn starts).
 """
 
 from __future__ import annotations
 
-import re
 from functools import partial
 
-from PySide6.QtCore import Slot
+from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 
 from app.docs.answer import Source
 
-CITATION = re.compile(r"\[(\d{1,3})\]")
+from .markdown_render import CITATION_MARKER
+
 MAX_SHOWN = 8
 
 
 def cited_numbers(answer: str) -> list[int]:
-    """The source numbers an answer cites ("[2] … [1]" → [2, 1]), in order of first use."""
-    return list(dict.fromkeys(int(n) for n in CITATION.findall(answer or "")))
+    """The source numbers an answer cites ("[2] … [1, 3]" → [2, 1, 3]), in order of first use."""
+    markers = CITATION_MARKER.findall(answer or "")
+    return list(dict.fromkeys(int(n) for marker in markers for n in marker.split(",")))
+
+
+def stored_sources(message) -> list[Source]:
+    """The sources stored with ``message`` (none for None or a reply without documents)."""
+    stats = (getattr(message, "stats", None) or {}) if message is not None else {}
+    return [Source.from_dict(item) for item in stats.get("sources", [])]
+
+
+def citation_tips(sources: list[Source]) -> dict[int, str]:
+    """What an inline marker's link says of each source: number -> "Source 1: b.pdf, page 3"."""
+    return {s.number: f"Source {s.number}: {s.label()}" for s in sources}
 
 
 def ordered_sources(sources: list[Source], answer: str) -> list[tuple[Source, bool]]:
@@ -41,6 +55,8 @@ def short_label(source: Source) -> str:
 class CitationsBar(QWidget):
     """Source buttons of one assistant message (hidden when it has none)."""
 
+    sourcesShown = Signal(object)  # the list of Sources now shown (empty: none)
+
     def __init__(self, message_widget, layout: QVBoxLayout) -> None:
         super().__init__(message_widget)
         self.setObjectName("CitationsBar")
@@ -48,6 +64,7 @@ class CitationsBar(QWidget):
         self._owner = message_widget
         self.buttons: list[QToolButton] = []
         self.sources: list[Source] = []
+        self.docs_notice: str | None = None
         box = QVBoxLayout(self)
         box.setContentsMargins(0, 0, 0, 0)
         box.setSpacing(2)
@@ -66,14 +83,14 @@ class CitationsBar(QWidget):
     def show_for(self, message) -> None:
         """Show the sources stored with ``message`` (None or none stored: hide)."""
         stats = (getattr(message, "stats", None) or {}) if message is not None else {}
-        sources = [Source.from_dict(item) for item in stats.get("sources", [])]
-        self.show_sources(sources, stats.get("docs_notice"), getattr(message, "content", ""))
+        notice = stats.get("docs_notice")
+        self.show_sources(stored_sources(message), notice, getattr(message, "content", ""))
 
     def show_sources(self, sources: list[Source], notice: str | None, answer: str = "") -> None:
         for button in self.buttons:
             self._row.removeWidget(button)
             button.deleteLater()
-        self.buttons, self.sources = [], list(sources)
+        self.buttons, self.sources, self.docs_notice = [], list(sources), notice
         pairs = ordered_sources(self.sources, answer)
         any_cited = any(cited for _s, cited in pairs)
         if notice and not sources:
@@ -93,6 +110,19 @@ class CitationsBar(QWidget):
             self._row.insertWidget(len(self.buttons), button)
             self.buttons.append(button)
         self.setVisible(bool(notice or sources))
+        self.sourcesShown.emit(list(self.sources))
+
+    def keep_in(self, stats: dict | None) -> dict | None:
+        """``stats`` with the sources and notice shown, where it lacks them (a reply stopped
+        or failed in the GUI keeps what it showed while streaming)."""
+        if not self.sources and not self.docs_notice:
+            return stats
+        kept = dict(stats or {})
+        if self.sources and "sources" not in kept:
+            kept["sources"] = [s.to_dict() for s in self.sources]
+        if self.docs_notice and "docs_notice" not in kept:
+            kept["docs_notice"] = self.docs_notice
+        return kept
 
     @Slot(int)
     def open_source(self, number: int) -> None:

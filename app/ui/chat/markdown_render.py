@@ -2,7 +2,9 @@
 
 Raw HTML in a message is shown as text, never interpreted, and images are shown as links: model
 output cannot make the app load files. Each code block gets a header with its language and a
-``copy-code:N`` link (N counts code blocks from the top of the message).
+``copy-code:N`` link (N counts code blocks from the top of the message). Given the sources of a
+grounded answer, its citation markers ("[1]", "[1, 2]", "[1][2]") become ``source:N`` links for
+the numbers that have a source; code and existing links are left alone.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from functools import lru_cache
 
 import pygments
 from markdown_it import MarkdownIt
+from markdown_it.rules_core import StateCore
+from markdown_it.token import Token
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import TextLexer, get_lexer_by_name
@@ -22,6 +26,10 @@ from pygments.util import ClassNotFound
 from app.ui.common.theme import Colors
 
 COPY_SCHEME = "copy-code"
+CITE_SCHEME = "source"
+# "[1]", "[1, 2]", "[1,2,3]": a citation marker (adjacent markers, "[1][2]", match one by one)
+CITATION_MARKER = re.compile(r"\[(\d{1,3}(?:[ \t]*,[ \t]*\d{1,3})*)\]")
+_NUMBER = re.compile(r"\d+")
 MONO_FAMILY = "'DejaVu Sans Mono', 'Menlo', 'Consolas', monospace"
 _FENCE_OPEN = re.compile(r"^( {0,3})(`{3,}|~{3,})(.*)$")
 _FENCE_CLOSE = re.compile(r"^ {0,3}(`{3,}|~{3,})[ \t\r]*$")
@@ -34,6 +42,7 @@ class Rendered:
 
     html: str
     code_blocks: int
+    cited: tuple[int, ...] = ()  # the source numbers linked, in order of first use
 
 
 def document_css(c: Colors) -> str:
@@ -104,17 +113,102 @@ class MarkdownRenderer:
         md.add_render_rule("td_open", _cell_open)
         md.add_render_rule("image", _image)
         md.add_render_rule("hr", _hr)
+        # before text_join, so escaped brackets ("\\[1\\]") stay apart and are not markers
+        md.core.ruler.before("text_join", "citations", _link_citations)
         self._md = md
 
-    def render(self, text: str, first_code_index: int = 0) -> Rendered:
-        """Render ``text``; code-block copy links are numbered from ``first_code_index``."""
-        env = {"code_index": first_code_index, "colors": self.colors}
+    def render(
+        self, text: str, first_code_index: int = 0, citations: dict[int, str] | None = None
+    ) -> Rendered:
+        """Render ``text``; code-block copy links are numbered from ``first_code_index``.
+
+        ``citations`` maps source numbers to their tooltip ("Source 1: b.pdf, page 3"): markers
+        citing them become ``source:N`` links; markers citing other numbers stay text.
+        """
+        env = {"code_index": first_code_index, "colors": self.colors, "citations": citations}
+        env["cited"] = {}
         out = self._md.render(text, env)
-        return Rendered(out, env["code_index"] - first_code_index)
+        return Rendered(out, env["code_index"] - first_code_index, tuple(env["cited"]))
 
     def code_blocks(self, text: str) -> list[str]:
         """The contents of every code block in ``text``, in order (what the copy links copy)."""
         return [t.content for t in self._md.parse(text) if t.type in ("fence", "code_block")]
+
+
+# -- citation markers ---------------------------------------------------------------------------
+
+
+def _link_citations(state: StateCore) -> None:
+    """Split the text tokens holding citation markers into text and ``source:N`` links (not
+    inside a link, and never in code, which is not text)."""
+    citations = state.env.get("citations")
+    if not citations:
+        return
+    for block in state.tokens:
+        if block.type != "inline" or not block.children:
+            continue
+        children: list[Token] = []
+        in_link = 0
+        for token in block.children:
+            in_link += {"link_open": 1, "link_close": -1}.get(token.type, 0)
+            if token.type == "text" and not in_link and "[" in token.content:
+                children.extend(_split_markers(token.content, state.env))
+            else:
+                children.append(token)
+        block.children = children
+
+
+def _split_markers(text: str, env: dict) -> list[Token]:
+    tokens: list[Token] = []
+    pos = 0
+    for match in CITATION_MARKER.finditer(text):
+        linked = citation_html(match[0], env["citations"], env["colors"], env["cited"])
+        if linked is None:
+            continue
+        if match.start() > pos:
+            tokens.append(_token("text", text[pos : match.start()]))
+        tokens.append(_token("html_inline", linked))
+        pos = match.end()
+    if pos < len(text):
+        tokens.append(_token("text", text[pos:]))
+    return tokens
+
+
+def _token(kind: str, content: str) -> Token:
+    return Token(kind, "", 0, content=content)
+
+
+def citation_html(
+    marker: str, citations: dict[int, str], c: Colors, cited: dict[int, None] | None = None
+) -> str | None:
+    """``marker`` ("[2]", "[1, 2]") in a small font, each number that has a source as its link
+    (the brackets go with the first and last numbers); None when it cites no known source."""
+    numbers = list(_NUMBER.finditer(marker))
+    if any(m[0].startswith("0") for m in numbers):  # "[2,000]" is an amount, not citations
+        return None
+    known = [int(m[0]) in citations for m in numbers]
+    if not any(known):
+        return None
+    # the commas of a marker citing only known sources take the links' colour
+    colour = f" color: {c.link};" if all(known) else ""
+    out, pos = [f'<span style="font-size: small;{colour}">'], 0
+    for i, number in enumerate(numbers):
+        start = 0 if i == 0 else number.start()
+        end = len(marker) if i == len(numbers) - 1 else number.end()
+        out.append(html.escape(marker[pos:start]))
+        n = int(number[0])
+        text = html.escape(marker[start:end])
+        if n in citations:
+            if cited is not None:
+                cited[n] = None
+            tip = html.escape(citations[n], quote=True).replace("\n", "&#10;")
+            text = (
+                f'<a href="{CITE_SCHEME}:{n}" title="{tip}" '
+                f'style="color: {c.link}; text-decoration: none;">{text}</a>'
+            )
+        out.append(text)
+        pos = end
+    return "".join(out) + "</span>"
 
 
 # -- render rules (markdown-it signature: renderer, tokens, idx, options, env) ------------------

@@ -7,6 +7,10 @@ Markdown blocks, each rendered once into its own view, plus a short live tail th
 again per flush. A code block open at the start of the tail streams into a ``CodeStreamView``
 instead, which appends each finished line once, so a flush costs the same at line 5 and 500.
 When the reply ends everything is merged into one view (so selection spans the whole answer).
+
+Citation markers that name one of the reply's sources (``set_citations``) are ``source:N``
+links (``sourceRequested``); sources that arrive mid-stream re-render the finished blocks
+holding markers once, not per flush.
 """
 
 from __future__ import annotations
@@ -21,7 +25,16 @@ from PySide6.QtWidgets import QFrame, QToolButton, QVBoxLayout, QWidget
 from app.ui.common.theme import Colors
 
 from .code_stream import CodeStreamView
-from .markdown_render import COPY_SCHEME, BlockSplitter, Fence, MarkdownRenderer, document_css
+from .markdown_render import (
+    CITATION_MARKER,
+    CITE_SCHEME,
+    COPY_SCHEME,
+    BlockSplitter,
+    Fence,
+    MarkdownRenderer,
+    Rendered,
+    document_css,
+)
 from .text_views import RichTextView
 
 THINKING_MAX_HEIGHT = 280
@@ -151,10 +164,13 @@ class AnswerSection(QWidget):
     """The Markdown answer, rendered incrementally while it streams."""
 
     copied = Signal()
+    sourceRequested = Signal(int)  # the number of a clicked citation marker
 
     def __init__(self, ctx: ViewContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._ctx = ctx
+        self._citations: dict[int, str] = {}  # source number -> its tooltip
+        self._streaming = False
         self._layout = QVBoxLayout(self)
         self._layout.setContentsMargins(0, 0, 0, 0)
         self._layout.setSpacing(0)
@@ -163,6 +179,7 @@ class AnswerSection(QWidget):
         self._settled = 0
         self._settled_code_blocks = 0
         self._chunks: list[RichTextView | CodeStreamView] = []
+        self._chunk_sources: list[tuple[RichTextView, str, int]] = []  # view, text, first code
         self._code: CodeStreamView | None = None  # the open code block streaming line by line
         self._code_fence: Fence | None = None
         self._tail: RichTextView | None = None
@@ -191,8 +208,41 @@ class AnswerSection(QWidget):
         view.anchorClicked.connect(self._on_anchor)
         return view
 
+    def set_citations(self, citations: dict[int, str], rerender: bool = True) -> None:
+        """Link the markers citing these sources (number -> tooltip). With ``rerender`` the
+        text shown is rendered again, only the parts holding markers, once."""
+        if citations == self._citations:
+            return
+        self._citations = dict(citations)
+        if not rerender:
+            return
+        if not self._streaming:
+            if CITATION_MARKER.search(self._source):
+                self._show(self._main, self._render(self._source))
+            return
+        for view, text, first in self._chunk_sources:
+            if CITATION_MARKER.search(text):
+                self._show(view, self._render(text, first))
+        if self._tail is not None and CITATION_MARKER.search(self._tail_source):
+            self._show(self._tail, self._render(self._tail_source, self._settled_code_blocks))
+
+    def _render(self, text: str, first_code_index: int = 0) -> Rendered:
+        return self._ctx.renderer.render(text, first_code_index, self._citations)
+
+    def _show(self, view: RichTextView, rendered: Rendered) -> None:
+        view.setHtml(rendered.html)
+        tips = {f"{CITE_SCHEME}:{n}": self._citations[n] for n in rendered.cited}
+        if tips:
+            *rest, last = [str(n) for n in rendered.cited]
+            numbers = f"s {', '.join(rest)} and {last}" if rest else f" {last}"
+            default = f"Cites source{numbers}; Tab moves through the links."
+        else:
+            default = ""
+        view.set_link_descriptions(default, tips)
+
     def set_markdown(self, text: str) -> None:
         """Show ``text`` fully rendered in a single view (drops streaming chunks)."""
+        self._streaming = False
         self._source = text
         self._settled = len(text)
         for part in [*self._chunks, self._code, self._tail]:
@@ -201,14 +251,16 @@ class AnswerSection(QWidget):
                 part.hide()
                 part.deleteLater()
         self._chunks.clear()
+        self._chunk_sources.clear()
         self._code = self._code_fence = None
         self._tail = None
         self._tail_source = ""
-        self._main.setHtml(self._ctx.renderer.render(text).html if text else "")
+        self._show(self._main, self._render(text) if text else Rendered("", 0))
         self._main.setVisible(bool(text))
 
     def begin_stream(self) -> None:
         self.set_markdown("")
+        self._streaming = True
         self._splitter = BlockSplitter()
         self._settled = 0
         self._settled_code_blocks = 0
@@ -241,10 +293,11 @@ class AnswerSection(QWidget):
         self._settled += len(text)
         if not text.strip():
             return  # blank lines between blocks: nothing to draw
-        rendered = self._ctx.renderer.render(text, self._settled_code_blocks)
-        self._settled_code_blocks += rendered.code_blocks
+        rendered = self._render(text, self._settled_code_blocks)
         chunk = self._new_view()
-        chunk.setHtml(rendered.html)
+        self._chunk_sources.append((chunk, text, self._settled_code_blocks))
+        self._settled_code_blocks += rendered.code_blocks
+        self._show(chunk, rendered)
         self._chunks.append(chunk)
         self._layout.insertWidget(len(self._chunks), chunk)
 
@@ -276,10 +329,9 @@ class AnswerSection(QWidget):
                 return
             self._tail = self._new_view()
             self._layout.addWidget(self._tail)
-        renderer = self._ctx.renderer
-        html = renderer.render(tail, self._settled_code_blocks).html if tail.strip() else ""
-        self._tail.setHtml(html)
-        self._tail.setVisible(bool(html))
+        rendered = self._render(tail, self._settled_code_blocks) if tail.strip() else None
+        self._show(self._tail, rendered or Rendered("", 0))
+        self._tail.setVisible(rendered is not None)
 
     @Slot(QUrl)
     def _on_anchor(self, url: QUrl) -> None:
@@ -289,6 +341,10 @@ class AnswerSection(QWidget):
             if 0 <= index < len(blocks):
                 QGuiApplication.clipboard().setText(blocks[index].rstrip("\n"))
                 self.copied.emit()
+        elif url.scheme() == CITE_SCHEME:
+            number = int(url.path()) if url.path().isdigit() else -1
+            if number in self._citations:
+                self.sourceRequested.emit(number)
         elif url.scheme() in ("http", "https", "mailto"):
             QDesktopServices.openUrl(url)
 

@@ -3,7 +3,8 @@ thinking section and Markdown answer (``message_sections``), a status line, the 
 actions (copy, regenerate, edit, delete) and the switch between versions of a branch.
 
 Streaming touches only this widget: ``begin_stream``, ``append_stream`` (a batch per frame),
-``end_stream``.
+``end_stream``. The answer's citation markers link to the sources the citations bar shows, and
+a click on one does what the source's button does.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from PySide6.QtWidgets import (
 
 from app.store import Message
 
-from .citations import CitationsBar
+from .citations import CitationsBar, citation_tips, stored_sources
 from .message_sections import AnswerSection, ThinkingSection, ViewContext
 from .text_views import RichTextView
 
@@ -135,6 +136,8 @@ class MessageWidget(QFrame):
         self._notice.setObjectName("MutedLabel")
         self._layout.addWidget(self._notice)
         self.citations = CitationsBar(self, self._layout)  # numbered sources (documents)
+        self.citations.sourcesShown.connect(self._on_sources_shown)
+        self.answer.sourceRequested.connect(self.citations.open_source)
 
     def _build_actions(self, message: Message) -> None:
         row = QHBoxLayout()
@@ -194,6 +197,7 @@ class MessageWidget(QFrame):
             if has_thinking:
                 self.thinking.set_text(message.thinking)
                 self.thinking.finish((message.stats or {}).get("thinking_s"), collapse=True)
+            self.answer.set_citations(citation_tips(stored_sources(message)), rerender=False)
             self.answer.set_markdown(message.content)
             self._set_notice(*status_notice(message.status, message.stats))
             self._stats.setText(format_stats(message.stats))
@@ -266,11 +270,16 @@ class MessageWidget(QFrame):
         if self.thinking.running:
             self.thinking.finish((stats or {}).get("thinking_s"), collapse=bool(self.answer.source))
         self.answer.finish_stream()
+        stats = self.citations.keep_in(stats)
         self.message = _with(self.message, self.answer.source, self.thinking.text, status, stats)
         self._set_notice(*status_notice(status, stats))
         self._stats.setText(format_stats(stats))
         self.citations.show_for(self.message)
         self._set_actions_enabled(True)
+
+    @Slot(object)
+    def _on_sources_shown(self, sources: list) -> None:
+        self.answer.set_citations(citation_tips(sources))
 
     def _set_actions_enabled(self, enabled: bool) -> None:
         for w in (self._copy, self._delete, self._regenerate, self._prev, self._next):

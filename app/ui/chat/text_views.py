@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QSizeF, Qt
+from PySide6.QtCore import QSizeF, Qt, QUrl, Slot
 from PySide6.QtGui import QTextCursor, QTextOption, QWheelEvent
 from PySide6.QtWidgets import QFrame, QSizePolicy, QTextBrowser, QWidget
 
@@ -13,7 +13,9 @@ class RichTextView(QTextBrowser):
     """A frameless, transparent QTextBrowser whose height follows its document.
 
     With ``max_height`` the view stops growing there and scrolls inside (used for thinking).
-    Links are not followed by the view itself: connect ``anchorClicked``.
+    Links are not followed by the view itself: connect ``anchorClicked``. Tab moves through
+    the links before leaving the view; ``set_link_descriptions`` makes the accessible
+    description name the link highlighted (by Tab or the mouse).
     """
 
     def __init__(self, parent: QWidget | None = None, *, max_height: int | None = None) -> None:
@@ -42,6 +44,36 @@ class RichTextView(QTextBrowser):
         self.document().setDocumentMargin(0)
         self.document().documentLayout().documentSizeChanged.connect(self._fit_to_document)
         self.setFixedHeight(self._height_for(self.document().size()))
+        self._description = ""
+        self._link_descriptions: dict[str, str] = {}
+        self.highlighted.connect(self._on_highlighted)
+
+    def set_link_descriptions(self, default: str, links: dict[str, str]) -> None:
+        """The accessible description: ``links[url]`` while that link is highlighted, else
+        ``default``."""
+        self._description, self._link_descriptions = default, dict(links)
+        if self.accessibleDescription() != default:
+            self.setAccessibleDescription(default)
+
+    @Slot(QUrl)
+    def _on_highlighted(self, url: QUrl) -> None:
+        self._describe(url.toString())
+
+    def _describe(self, href: str) -> None:
+        text = self._link_descriptions.get(href, self._description)
+        if self.accessibleDescription() != text:
+            self.setAccessibleDescription(text)
+
+    def focusNextPrevChild(self, next: bool) -> bool:
+        """Tab: the next link (QTextBrowser selects it), then the next widget."""
+        moved = super().focusNextPrevChild(next)
+        cursor = self.textCursor()
+        self._describe(cursor.charFormat().anchorHref() if cursor.hasSelection() else "")
+        return moved
+
+    def focusOutEvent(self, event) -> None:
+        self._describe("")
+        super().focusOutEvent(event)
 
     def _height_for(self, size: QSizeF) -> int:
         margins = self.contentsMargins()
