@@ -298,3 +298,32 @@ def test_the_request_log_keeps_the_newest_requests_and_updates_them_in_place(qtb
     assert [r.id for r in log.records] == [2, 3, 4] and log.active == 2
     assert log.index(1, 4).data() == "200" and log.index(1, 6).data() == "0.50 s"
     assert log.index(2, 4).data() == "…"
+
+
+def test_the_view_menu_opens_the_request_log_while_the_server_is_on(window, qtbot):
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QAction
+
+    from app.ui.window.menus import API_LOG_SHORTCUT
+
+    action = window.api_log_action
+    view = window.menuBar().actions()[2].menu()
+    assert view.title() == "&View" and action in view.actions()
+    assert action.shortcut().toString() == API_LOG_SHORTCUT and not action.isEnabled()
+    owners: dict[str, list[str]] = {}
+    for each in window.findChildren(QAction):
+        for key in each.shortcuts():
+            owners.setdefault(key.toString(), []).append(each.text())
+    clashes = {key: texts for key, texts in owners.items() if len(texts) > 1}
+    assert clashes == {"Esc": ["&Cancel model load", "S&top generating"]}  # never both enabled
+
+    switch(window, qtbot, api_settings(window))
+    assert action.isEnabled()
+    modifiers = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+    qtbot.keyClick(window, Qt.Key.Key_L, modifiers)
+    dialog = window.api_server.dialog
+    assert dialog is not None and dialog.isVisible()
+    assert dialog.table.accessibleName() == "API requests"
+    dialog.close()
+    switch(window, qtbot, api_settings(window, api_server=False))
+    assert not action.isEnabled()

@@ -12,6 +12,9 @@ if TYPE_CHECKING:
 
 MODELS_SHORTCUT = "Ctrl+Shift+M"
 GET_MODEL_SHORTCUT = "Ctrl+Shift+G"
+# Free among the menus, the widgets' own keys and Qt's standard keys on every platform
+# (Ctrl+Shift+A is Deselect on Linux desktops).
+API_LOG_SHORTCUT = "Ctrl+Shift+L"
 
 
 def add_action(
@@ -101,6 +104,15 @@ def build_menus(window: MainWindow) -> None:
     view.addSeparator()
     add_action(window, view, "&Larger text", window.preferences.larger_text, ["Ctrl++", "Ctrl+="])
     add_action(window, view, "&Smaller text", window.preferences.smaller_text, "Ctrl+-")
+    view.addSeparator()
+    # The local API's request log, like the status bar's indicator, while the server is on.
+    window.api_log_action = add_action(
+        window, view, "&API requests…", window.api_server.show_log, API_LOG_SHORTCUT, False
+    )
+    window.api_log_action.setStatusTip("The requests other apps sent to the local API server")
+    window.api_server.stateChanged.connect(
+        lambda url: window.api_log_action.setEnabled(url is not None)
+    )
 
     help_menu = bar.addMenu("&Help")
     add_action(window, help_menu, "&About QwQ Desktop", window.show_about)
