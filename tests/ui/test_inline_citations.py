@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QEvent, QPoint, Qt
+from PySide6.QtCore import QEvent, QPoint, QRect, Qt
 from PySide6.QtGui import QHelpEvent, QTextCursor
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QToolTip
@@ -270,7 +270,8 @@ def test_reply_from_history_links_to_its_pages(window, qtbot, tmp_path):
     conv = store.create_conversation("Pump and fuse")
     store.add_message(conv.id, "user", "How often is the coolant pump replaced, and the fuse?")
     found = sources(folder)
-    store.add_message(conv.id, "assistant", ANSWER, stats={**stats_with(found), "model": "QwQ"})
+    answer = ANSWER.rsplit("\n\n", 1)[0]  # without the unknown source and the code
+    store.add_message(conv.id, "assistant", answer, stats={**stats_with(found), "model": "QwQ"})
     window.open_conversation(conv.id)
     reply = window.chat_view.last_widget()
     assert links(reply) == EXPECTED
@@ -279,8 +280,13 @@ def test_reply_from_history_links_to_its_pages(window, qtbot, tmp_path):
     assert panel.isVisible() and panel.page == 6 and Path(panel.source.file).name == "c.pdf"
     assert FUSE in panel.passage.toPlainText()
     qtbot.waitUntil(lambda: not panel.page_image.pixmap().isNull(), timeout=WAIT_MS)
-    window.resize(1400, 820)
+    window.resize(1280, 760)
     qtbot.wait(50)
     SHOTS.mkdir(parents=True, exist_ok=True)
     window.grab().save(str(SHOTS / "inline-citations-window.png"))
     reply.grab().save(str(SHOTS / "inline-citations-reply.png"))
+    # the chat beside the source panel, down to a little below the reply (the README's image)
+    top_left = window.chat_page.mapTo(window, QPoint(0, 0))
+    bottom = reply.mapTo(window, QPoint(0, reply.height())).y() + 24
+    area = QRect(top_left, QPoint(window.width() - 1, bottom))
+    window.grab(area).save(str(SHOTS / "inline-citations.png"))
