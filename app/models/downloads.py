@@ -360,8 +360,14 @@ class DownloadManager:
         discard_partial(part_dir, task.filename)
 
     def _save(self) -> None:
+        """Keep the unfinished tasks for the next start. A disk that is full or read-only
+        must not stop the queue (the task that met it must still end visibly): the file
+        then keeps its last state and this is logged."""
         unfinished = [t.to_dict() for t in self._tasks.values() if not t.state.finished]
-        atomic_write_text(self.state_file, json.dumps({"tasks": unfinished}, indent=2) + "\n")
+        try:
+            atomic_write_text(self.state_file, json.dumps({"tasks": unfinished}, indent=2) + "\n")
+        except OSError as exc:
+            log.warning("could not save the download queue in %s: %s", self.state_file, exc)
 
     def _restore(self) -> None:
         try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 
 import pytest
 
@@ -187,3 +188,36 @@ def test_indexing_documents_on_a_full_disk(small_disk, tmp_path, room):
     assert again.returncode == 0, again.stderr[-2000:]
     listed = json.loads(run_app(["docs", "list", "--json"], home).stdout)
     assert listed[0]["files"] == 41
+
+
+def test_the_download_queue_on_a_disk_that_fills_up(small_disk, tiny_answer_gguf, monkeypatch):
+    """The desktop app's download queue (DownloadManager): the task fails with the disk-full
+    error (even though its own state file cannot be saved then), and resumes with room."""
+    from app.models import DownloadManager, ModelRegistry, TaskState
+    from tests.fixtures.fake_hub import FakeHub
+
+    home = small_disk(24 << 20, "home")
+    monkeypatch.setenv("QWQ_DESKTOP_HOME", str(home))
+    data = tiny_answer_gguf.read_bytes()
+    with FakeHub() as hub:
+        monkeypatch.setenv("HF_ENDPOINT", hub.endpoint)
+        hub.add_repo("org/tiny-GGUF", {"tiny.gguf": data})
+        hub.throttle(200_000)
+        manager = DownloadManager(ModelRegistry(app_paths().ensure()))
+        try:
+            task = manager.enqueue("org/tiny-GGUF", "tiny.gguf")
+            deadline = time.monotonic() + 60
+            while manager.task(task.id).done_bytes < 200_000 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            filler = fill(home)
+            failed = manager.wait(task.id, timeout=120)
+            assert failed.state == TaskState.FAILED
+            assert "disk" in failed.error.message.lower()
+            filler.unlink()
+            hub.throttle(None)
+            manager.resume(task.id)
+            done = manager.wait(task.id, timeout=120)
+            assert done.state == TaskState.DONE, done.error
+        finally:
+            manager.shutdown()
+    assert hub.served_bytes("tiny.gguf") < 2 * len(data)
