@@ -221,3 +221,40 @@ def test_the_download_queue_on_a_disk_that_fills_up(small_disk, tiny_answer_gguf
         finally:
             manager.shutdown()
     assert hub.served_bytes("tiny.gguf") < 2 * len(data)
+
+
+def test_the_desktop_app_indexing_on_a_disk_that_fills_up(small_disk, qtbot, tmp_path):
+    from app.settings import AppSettings
+    from app.ui.window.main_window import MainWindow
+
+    home = small_disk(16 << 20, "home")
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    for i in range(40):
+        (notes / f"log-{i}.md").write_text(f"# Log {i}\n\n" + f"valve {i} checked. " * 2000)
+    paths = app_paths(home).ensure()
+    store = ConversationStore.open(paths.conversations_db)
+    window = MainWindow(paths, AppSettings(threads=1, theme="light"), store, [])
+    qtbot.addWidget(window)
+    try:
+        dialog = window.docs.show_dialog()
+        dialog.create_collection("Notes")
+        qtbot.waitUntil(lambda: dialog.current() == "Notes", timeout=30_000)
+        filler = fill(home)
+        with open(filler, "r+b") as handle:  # room to start indexing, not to finish
+            handle.truncate(filler.stat().st_size - (256 << 10))
+        dialog.add_paths([str(notes)])
+        manager = window.docs.manager
+        qtbot.waitUntil(lambda: "disk is full" in window.notice_bar.text(), timeout=60_000)
+        qtbot.waitUntil(lambda: not manager.indexing("Notes"), timeout=60_000)
+        filler.unlink()
+        dialog.add_paths([str(notes)])  # room again: the same action finishes
+        qtbot.waitUntil(
+            lambda: not manager.indexing("Notes") and manager.stats("Notes")["indexed"] == 40,
+            timeout=120_000,
+        )
+        dialog.close()
+    finally:
+        window.shutdown()
+        window.close()
+        store.close()
