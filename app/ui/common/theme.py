@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QFont, QGuiApplication, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QGuiApplication, QPainter, QPainterPath, QPalette, QPen
+from PySide6.QtWidgets import QApplication, QProxyStyle, QStyle, QStyleFactory
 
 THEMES = ("system", "light", "dark")
 # Arrow images for spin boxes and combo boxes (a styled spin box draws none of its own).
@@ -280,16 +280,78 @@ QMenu::item:selected {{ background: {c.sidebar_selected}; }}
 QTabWidget::pane {{ border: 1px solid {c.border}; border-radius: 8px; top: -1px; }}
 QTabBar::tab {{ padding: 6px 14px; color: {c.muted}; border: none; }}
 QTabBar::tab:selected {{ color: {c.text}; border-bottom: 2px solid {c.accent}; }}
+QRadioButton::indicator {{
+    width: 14px; height: 14px; border: 1px solid {c.muted}; border-radius: 8px;
+    background: {c.input_bg};
+}}
+QRadioButton::indicator:hover, QRadioButton::indicator:focus {{ border-color: {c.accent}; }}
+QRadioButton::indicator:checked {{
+    border-color: {c.accent};
+    background: qradialgradient(cx: 0.5, cy: 0.5, radius: 0.5, fx: 0.5, fy: 0.5,
+        stop: 0 {c.accent_text}, stop: 0.4 {c.accent_text},
+        stop: 0.5 {c.accent}, stop: 1 {c.accent});
+}}
+QRadioButton::indicator:disabled {{ border-color: {c.border}; }}
 QPlainTextEdit#SystemPrompt {{
     background: {c.input_bg}; border: 1px solid {c.border}; border-radius: 7px; padding: 4px;
 }}
 """
 
 
+class ThemeStyle(QProxyStyle):
+    """Fusion, its check boxes drawn in the theme's colours. Fusion outlines them in a shade
+    of the window colour, nearly black on the dark theme's; a style sheet rule for them would
+    lose the check mark (there is no image for it), so they are painted here. Radio buttons
+    are styled in the style sheet."""
+
+    def __init__(self, colors: Colors) -> None:
+        super().__init__(QStyleFactory.create("Fusion"))
+        self.colors = colors
+
+    def drawPrimitive(self, element, option, painter, widget=None) -> None:
+        if element != QStyle.PrimitiveElement.PE_IndicatorCheckBox:
+            super().drawPrimitive(element, option, painter, widget)
+            return
+        c, state = self.colors, option.state
+        enabled = bool(state & QStyle.StateFlag.State_Enabled)
+        marked = bool(state & (QStyle.StateFlag.State_On | QStyle.StateFlag.State_NoChange))
+        focus = bool(state & QStyle.StateFlag.State_HasFocus) or bool(
+            state & QStyle.StateFlag.State_MouseOver
+        )
+        box = QRectF(option.rect).adjusted(0.5, 0.5, -0.5, -0.5)
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        if marked:
+            fill = QColor(c.accent if enabled else c.border)
+            painter.setPen(QPen(fill, 1))
+            painter.setBrush(fill)
+        else:
+            edge = c.accent if enabled and focus else c.muted if enabled else c.border
+            painter.setPen(QPen(QColor(edge), 1))
+            painter.setBrush(QColor(c.input_bg))
+        painter.drawRoundedRect(box, 3, 3)
+        if marked:
+            mark = QColor(c.accent_text if enabled else c.muted)
+            pen = QPen(mark, max(1.5, box.width() / 8))
+            pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+            pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
+            painter.setPen(pen)
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            w, h, x, y = box.width(), box.height(), box.left(), box.top()
+            path = QPainterPath(QPointF(x + 0.27 * w, y + 0.5 * h))
+            if state & QStyle.StateFlag.State_NoChange:  # partly: a dash
+                path.lineTo(x + 0.73 * w, y + 0.5 * h)
+            else:
+                path.lineTo(x + 0.43 * w, y + 0.68 * h)
+                path.lineTo(x + 0.75 * w, y + 0.32 * h)
+            painter.drawPath(path)
+        painter.restore()
+
+
 def apply_theme(app: QApplication, theme: str, font_size: int) -> Colors:
     """Apply ``theme`` and ``font_size`` (points) to the whole application; return the colours."""
     colors = resolve_colors(theme)
-    app.setStyle("Fusion")
+    app.setStyle(ThemeStyle(colors))
     app.setPalette(_palette(colors))
     font = QFont(app.font())
     font.setPointSize(max(6, int(font_size)))
