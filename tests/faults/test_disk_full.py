@@ -13,6 +13,7 @@ import pytest
 from app.paths import app_paths
 from app.store import ConversationStore, StoreIOError
 from tests.faults.conftest import fill, run_app, wait_for
+from tests.faults.windows import desktop_window
 
 BIG = "x" * 300_000  # a reply that needs new pages in the database
 
@@ -46,16 +47,10 @@ def test_saving_a_chat_on_a_full_disk(small_disk):
 def test_the_desktop_app_saving_a_chat_on_a_full_disk(small_disk, qtbot, tiny_answer_gguf):
     """The user sends while the disk is full: a notice says so; once there is room the chat
     goes on, and the exchange saved before is still there."""
-    from app.settings import AppSettings
-    from app.ui.window.main_window import MainWindow
-
     home = small_disk(8 << 20, "home")
     paths = app_paths(home).ensure()
-    store = ConversationStore.open(paths.conversations_db)
-    window = MainWindow(paths, AppSettings(threads=1, theme="light"), store, [])
-    qtbot.addWidget(window)
-    window.show()
-    try:
+    with desktop_window(qtbot, paths) as window:
+        store = window.store
         window.load_model(str(tiny_answer_gguf))
         qtbot.waitUntil(lambda: window.engine.model is not None, timeout=60_000)
         assert window.send_message("What is the capital of France?")
@@ -72,10 +67,6 @@ def test_the_desktop_app_saving_a_chat_on_a_full_disk(small_disk, qtbot, tiny_an
         contents = [m.content for m in store.messages(conv_id)]
         assert contents[:2] == ["What is the capital of France?", "Paris"]
         assert contents[-2:] == ["And of Italy?", "Paris"]
-    finally:
-        window.shutdown()
-        window.close()
-        store.close()
     assert integrity(paths.conversations_db) == "ok"
 
 
@@ -224,19 +215,12 @@ def test_the_download_queue_on_a_disk_that_fills_up(small_disk, tiny_answer_gguf
 
 
 def test_the_desktop_app_indexing_on_a_disk_that_fills_up(small_disk, qtbot, tmp_path):
-    from app.settings import AppSettings
-    from app.ui.window.main_window import MainWindow
-
     home = small_disk(16 << 20, "home")
     notes = tmp_path / "notes"
     notes.mkdir()
     for i in range(40):
         (notes / f"log-{i}.md").write_text(f"# Log {i}\n\n" + f"valve {i} checked. " * 2000)
-    paths = app_paths(home).ensure()
-    store = ConversationStore.open(paths.conversations_db)
-    window = MainWindow(paths, AppSettings(threads=1, theme="light"), store, [])
-    qtbot.addWidget(window)
-    try:
+    with desktop_window(qtbot, app_paths(home).ensure()) as window:
         dialog = window.docs.show_dialog()
         dialog.create_collection("Notes")
         qtbot.waitUntil(lambda: dialog.current() == "Notes", timeout=30_000)
@@ -254,7 +238,3 @@ def test_the_desktop_app_indexing_on_a_disk_that_fills_up(small_disk, qtbot, tmp
             timeout=120_000,
         )
         dialog.close()
-    finally:
-        window.shutdown()
-        window.close()
-        store.close()

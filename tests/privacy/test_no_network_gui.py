@@ -12,9 +12,9 @@ from PySide6.QtWidgets import QApplication
 
 from app.paths import app_paths
 from app.settings import AppSettings
-from app.store import ConversationStore
 from app.ui.launch import run_gui
 from app.ui.window.main_window import MainWindow
+from tests.faults.windows import desktop_window
 from tests.privacy.socket_guard import guarded
 
 WAIT_MS = 60_000
@@ -46,12 +46,7 @@ def test_start_load_chat_export_settings_and_documents_use_no_network(
     export = tmp_path / "chat.json"
     with guarded() as attempts:
         assert start_and_quit() == 0
-        paths = app_paths().ensure()
-        store = ConversationStore.open(paths.conversations_db)
-        window = MainWindow(paths, AppSettings(threads=1, theme="light"), store, [])
-        qtbot.addWidget(window)
-        window.show()
-        try:
+        with desktop_window(qtbot, app_paths().ensure()) as window:
             window.load_model(str(tiny_answer_gguf))
             qtbot.waitUntil(lambda: window.engine.model is not None, timeout=WAIT_MS)
 
@@ -84,10 +79,6 @@ def test_start_load_chat_export_settings_and_documents_use_no_network(
             window.show_hub_search()
             qtbot.waitUntil(lambda: window.model_pages.hub_search.isVisible(), timeout=WAIT_MS)
             window.model_pages.hub_search.close()
-        finally:
-            window.shutdown()
-            window.close()
-            store.close()
     assert attempts == [], "\n\n".join(attempts)
     # the flows really ran
     assert json.loads(export.read_text())["messages"]
