@@ -243,6 +243,7 @@ def test_beyond_this_computer_a_key_is_required_and_kept_in_the_keyring(
     window.api_server.set_key(key)
     switch(window, qtbot, dialog.app_settings())
     dialog.deleteLater()
+    qtbot.waitUntil(lambda: not window.keyring.busy)  # kept off the GUI thread
     assert memory_keyring.secrets[("QwQ Desktop", "local-api-server-key")] == key
     response = httpx2.get(window.api_server.url + "/models", timeout=10)
     assert response.status_code == 401
@@ -259,7 +260,7 @@ def test_without_a_keyring_the_key_is_kept_for_this_session_and_the_user_is_told
 
     monkeypatch.setattr(secrets, "available", lambda: False)
     window.api_server.set_key("session-key")
-    assert "kept only until you quit" in window.notice_bar.text()
+    qtbot.waitUntil(lambda: "kept only until you quit" in window.notice_bar.text())
     switch(window, qtbot, api_settings(window))
     headers = {"Authorization": "Bearer session-key"}
     response = httpx2.get(window.api_server.url + "/models", headers=headers, timeout=10)

@@ -8,8 +8,8 @@ requests fed to the request log.
 * The server calls back from its own thread; the records cross to the GUI thread as queued
   signals into a bounded ``RequestLogModel``.
 * The key is kept in the OS keyring (``app.secrets``); where there is none, for this session
-  only, and the user is told. It is read on the window's keyring lane (a locked keyring's
-  unlock prompt never freezes the window): the server starts once it is read.
+  only, and the user is told. It is read and written on the window's keyring lane (a locked
+  keyring's unlock prompt never freezes the window): the server starts once it is read.
 * Which waits for which: one reply at a time, in arrival order. A chat turn sent in the app
   while an API reply is being written waits for it; API requests wait for the app's turn (at
   most the server's queue limit, then 429 with Retry-After). Loading another model stops an
@@ -18,6 +18,7 @@ requests fed to the request log.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal, Slot
@@ -48,51 +49,36 @@ NOT_REMEMBERED = (
 
 
 class ServerKey:
-    """The server's API key: the OS keyring (read once, on the window's keyring lane), else
-    this session only. Everything here runs on the GUI thread except ``read``."""
+    """The server's API key: held here for the session, kept in the OS keyring. The keyring
+    is read (once) and written on the window's keyring lane (``read``, ``store``), never on
+    the GUI thread, where an unlock prompt would freeze the window."""
 
     def __init__(self) -> None:
-        self._session: str | None = None
-        self._loaded = False
-        self._value: str | None = None
-
-    @property
-    def known(self) -> bool:
-        """Read from the keyring already, or set in this session."""
-        return self._loaded or self._session is not None
-
-    @property
-    def value(self) -> str | None:
-        """The key once ``known`` (None: there is none, or it is not read yet)."""
-        return self._session if self._session is not None else self._value
+        self.known = False  # read from the keyring already, or set in this session
+        self.value: str | None = None  # once known (None: there is none)
 
     @staticmethod
     def read(job: Job | None = None) -> str | None:
-        """The keyring's key (a worker thread: an unlock prompt may block it). Raises
-        SecretStoreError when the keyring refuses."""
+        """The keyring's key (worker thread). SecretStoreError when the keyring refuses."""
         return secrets.load_secret(KEY_NAME)
+
+    @staticmethod
+    def store(key: str, job: Job | None = None) -> bool:
+        """Keep ``key`` in the keyring, forget it when empty (worker thread); False when
+        there is no keyring. SecretStoreError when the keyring refuses."""
+        if not key:
+            secrets.delete_secret(KEY_NAME)
+            return True
+        return secrets.save_secret(KEY_NAME, key)
 
     def loaded(self, value: str | None) -> None:
         """What ``read`` found (a key set meanwhile wins)."""
         if not self.known:
-            self._loaded, self._value = True, value
+            self.known, self.value = True, value
 
-    def set(self, key: str) -> bool:
-        """Keep ``key`` (forget it when empty); False when it is kept for this session only.
-        SecretStoreError when the keyring refuses (the key is kept for the session then)."""
-        self._loaded, self._value = True, key or None
-        self._session = None
-        if not key:
-            secrets.delete_secret(KEY_NAME)
-            return True
-        try:
-            saved = secrets.save_secret(KEY_NAME, key)
-        except UserFacingError:
-            self._session = key
-            raise
-        if not saved:
-            self._session = key
-        return saved
+    def set(self, key: str) -> None:
+        """The key from now on (empty: none)."""
+        self.known, self.value = True, key or None
 
 
 class ApiServerController(QObject):
@@ -158,16 +144,25 @@ class ApiServerController(QObject):
         self.notices.report(error, kind="error" if starting else "warning")
 
     def set_key(self, key: str) -> None:
-        """Keep the key typed in the settings (applied by the next ``apply``)."""
+        """Use the key typed in the settings from the next ``apply`` on, and keep it in the
+        keyring off the GUI thread (a keyring that refuses, or none: said)."""
         if self.key_job is not None:  # what the keyring says now is out of date
             self.key_job.discard()
             self.key_job = None
-        try:
-            if not self.key.set(key):
-                self.notices.show(NOT_REMEMBERED, "warning")
-        except UserFacingError as exc:
-            text = f"{exc.text()} The key is kept until you quit."
-            self.notices.report(exc, kind="warning", text=text)
+        self.key.set(key)
+        job = self.keyring.submit(Job(partial(ServerKey.store, key), "keeping the API key"))
+        job.finished.connect(self._on_key_stored)
+        job.errored.connect(self._on_key_not_stored)
+
+    @Slot(object)
+    def _on_key_stored(self, saved: bool) -> None:
+        if not saved:
+            self.notices.show(NOT_REMEMBERED, "warning")
+
+    @Slot(object)
+    def _on_key_not_stored(self, error: UserFacingError) -> None:
+        text = f"{error.text()} The key is kept until you quit."
+        self.notices.report(error, kind="warning", text=text)
 
     def apply(self, settings: AppSettings) -> None:
         """Start, stop or restart the server to match ``settings`` (returns at once; a server

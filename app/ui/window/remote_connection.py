@@ -1,9 +1,9 @@
 """The user's choice between this computer and a remote endpoint: the "Connect to a server"
 dialog, the endpoint kept in ``remote.json`` (address and model) and its API key in the OS
 keyring (or this session only, said so), and connecting at start when the endpoint was in use.
-Nothing is sent anywhere until the user sets an endpoint. Keys are read on the window's keyring
-lane, never on the GUI thread (a locked keyring's unlock prompt would freeze it): the dialog's
-key field fills in when read, and connecting waits for it."""
+Nothing is sent anywhere until the user sets an endpoint. Keys are read from and written to the
+keyring on the window's keyring lane, never on the GUI thread (a locked keyring's unlock prompt
+would freeze it): the dialog's key field fills in when read, and connecting waits for it."""
 
 from __future__ import annotations
 
@@ -103,17 +103,32 @@ class RemoteConnection(QObject):
             return
         self._save(choice)
         self.key_note = None
-        if api_key is None:
-            self.connect()
-            return
-        try:
-            if not self.keys.save(choice.url, api_key):
-                self.key_note = NOT_REMEMBERED
-        except UserFacingError as exc:  # a locked keyring: kept for this session
-            self.key_note = f"{exc.text()} The API key is kept until you quit."
-        if self.key_note:
-            self.notices.show(self.key_note, "warning")
+        if api_key is not None:
+            self._store_key(choice.url, api_key)
         self.connect(api_key)
+
+    def _store_key(self, url: str, key: str) -> None:
+        """Keep ``key`` for ``url`` (the keyring lane; said when it lasts the session only)."""
+        job = self.window.keyring.submit(
+            Job(lambda job: self.keys.save(url, key), "keeping the server's API key")
+        )
+        job.finished.connect(self._on_key_stored)
+        job.errored.connect(self._on_key_not_stored)
+
+    @Slot(object)
+    def _on_key_stored(self, saved: bool) -> None:
+        if not saved:
+            self._key_warning(NOT_REMEMBERED)
+
+    @Slot(object)
+    def _on_key_not_stored(self, error: UserFacingError) -> None:
+        """A locked keyring: the key is kept for this session (``KeyChain``)."""
+        self._key_warning(f"{error.text()} The API key is kept until you quit.")
+
+    def _key_warning(self, note: str) -> None:
+        """Said now, and again once connected (a connection clears the notices)."""
+        self.notices.show(note, "warning")
+        self.key_note = note if self.window.engine.loading else None
 
     def take_key_note(self) -> str | None:
         """The warning about the key to repeat once connected (given once)."""

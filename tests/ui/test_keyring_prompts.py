@@ -1,7 +1,8 @@
-"""Secrets are read from the OS keyring off the GUI thread: a locked keyring's unlock prompt
-(here, a keyring whose reads wait for the test to answer) never freezes the window. The
-Settings dialog and the Connect dialog open at once and fill their key field when it is read;
-the API server and the saved endpoint start once their keys are read."""
+"""Secrets are read from and written to the OS keyring off the GUI thread: a locked keyring's
+unlock prompt (here, a keyring whose calls wait for the test to answer) never freezes the
+window. The Settings dialog and the Connect dialog open at once and fill their key field when
+it is read; the API server and the saved endpoint start once their keys are read; a key typed
+is used at once while the keyring is still asked to keep it."""
 
 # ruff: noqa: F811 - the fixtures below are imported from other conftests, then requested
 
@@ -28,19 +29,19 @@ UNANSWERED_S = 60  # a broken test lets go of the keyring's thread after this
 
 
 class Prompt:
-    """Makes ``keyring``'s reads wait, as an unlock prompt does, until ``answer()``."""
+    """Makes ``keyring``'s ``method`` wait, as an unlock prompt does, until ``answer()``."""
 
-    def __init__(self, keyring, monkeypatch) -> None:
+    def __init__(self, keyring, monkeypatch, method: str = "get_password") -> None:
         self.asked = threading.Event()
         self.answered = threading.Event()
-        read = keyring.get_password
+        call = getattr(keyring, method)
 
-        def waiting_read(service: str, username: str):
+        def waiting(*args):
             self.asked.set()
             self.answered.wait(UNANSWERED_S)
-            return read(service, username)
+            return call(*args)
 
-        monkeypatch.setattr(keyring, "get_password", waiting_read)
+        monkeypatch.setattr(keyring, method, waiting)
 
     def answer(self) -> None:
         self.answered.set()
@@ -51,6 +52,13 @@ def prompt(memory_keyring, monkeypatch):
     prompt = Prompt(memory_keyring, monkeypatch)
     yield prompt
     prompt.answer()  # before the windows shut down: their keyring lane lets go
+
+
+@pytest.fixture
+def write_prompt(memory_keyring, monkeypatch):
+    prompt = Prompt(memory_keyring, monkeypatch, "set_password")
+    yield prompt
+    prompt.answer()
 
 
 def spin(qtbot) -> None:
@@ -165,3 +173,28 @@ def test_loading_a_local_model_meanwhile_drops_the_connection_waiting_for_its_ke
     qtbot.waitUntil(lambda: not window.keyring.busy)  # the read ended, its result dropped
     spin(qtbot)
     assert window.engine.model.remote is None and not window.models.remote.active
+
+
+def test_a_key_typed_is_used_at_once_while_the_keyring_is_asked_to_keep_it(
+    serve, answer_engine, window, qtbot, memory_keyring, write_prompt
+):
+    served = serve(answer_engine, api_key="sesame")
+    window.models.remote.apply(EndpointChoice(served.url), "sesame")
+    qtbot.waitUntil(write_prompt.asked.is_set)
+    qtbot.waitUntil(lambda: window.engine.model is not None, timeout=START_TIMEOUT_MS)
+    assert window.engine.model.remote is not None  # connected with the key typed
+    assert memory_keyring.secrets == {}  # the keyring is still asking
+    window.api_server.set_key("local-key")  # the API server's key waits behind it
+    switch_on = window.settings.to_dict() | {"api_server": True, "api_port": 0}
+    window.preferences.apply_settings(AppSettings.from_dict(switch_on))
+    qtbot.waitUntil(lambda: window.api_server.running, timeout=START_TIMEOUT_MS)
+    headers = {"Authorization": "Bearer local-key"}
+    assert httpx2.get(window.api_server.url + "/models", headers=headers, timeout=10).is_success
+
+    write_prompt.answer()
+    qtbot.waitUntil(lambda: not window.keyring.busy)
+    assert memory_keyring.secrets == {
+        (SERVICE, remote_key_name(served.url)): "sesame",
+        (SERVICE, KEY_NAME): "local-key",
+    }
+    assert not window.notice_bar.isVisible() or window.notice_bar.kind != "warning"
