@@ -206,3 +206,19 @@ class Cycle:
     problems: list[str] = field(default_factory=list)
     facts: dict = field(default_factory=dict)
     orphans: int = 0
+
+
+class KillWindow:
+    """Kill moments drawn uniformly within an uninterrupted run's time, narrowed to the
+    shortest run seen ending before its kill (the machine is busier or quieter than when the
+    window was measured)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def draw(self, rng) -> float:
+        return rng.uniform(0, self.seconds)
+
+    def saw(self, run: ChildRun) -> None:
+        if not run.killed and run.returncode == 0:
+            self.seconds = min(self.seconds, run.waited_s)

@@ -18,7 +18,16 @@ from pathlib import Path
 
 from tests.fixtures.hf_repo import write_large_hf_repo
 
-from .harness import Cycle, child_env, json_lines, partial_files, run_killed, run_to_end, sha256_of
+from .harness import (
+    Cycle,
+    KillWindow,
+    child_env,
+    json_lines,
+    partial_files,
+    run_killed,
+    run_to_end,
+    sha256_of,
+)
 
 NAME = "convert"
 
@@ -38,7 +47,8 @@ class ConvertScenario:
         reference = run_killed(self._argv(), self.env, 600.0, _step_started)
         if reference.killed or reference.returncode != 0:
             raise RuntimeError(f"the reference conversion failed:\n{reference.tail()}")
-        self.window_s = reference.waited_s * 1.1  # from the step's start to the exit
+        # from the step's start to the exit
+        self.window = KillWindow(reference.waited_s * 1.1)
         self.sha256 = sha256_of(self.output)
         self.output.unlink()
         self.figures = {"partials_at_kill": 0, "partials_removed_by_next_run": 0}
@@ -48,8 +58,9 @@ class ConvertScenario:
                 "-o", str(self.output), "--outtype", "f32", "--chunk-mb", "4"]  # fmt: skip
 
     def cycle(self, index: int, rng: random.Random) -> Cycle:
-        delay = rng.uniform(0, self.window_s)
+        delay = self.window.draw(rng)
         run = run_killed(self._argv(), self.env, delay, _step_started)
+        self.window.saw(run)
         events = json_lines(run.stdout)
         cycle = Cycle(NAME, index, run.killed, delay, _phase(events), orphans=run.orphans)
         if not run.killed and (run.returncode != 0 or run.traceback):

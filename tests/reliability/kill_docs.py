@@ -23,7 +23,15 @@ from app.docs.library import collection_filename
 from app.paths import app_paths
 from tests.docs.makers import write_docx, write_pdf
 
-from .harness import Cycle, child_env, partial_files, run_killed, run_to_end, sqlite_problems
+from .harness import (
+    Cycle,
+    KillWindow,
+    child_env,
+    partial_files,
+    run_killed,
+    run_to_end,
+    sqlite_problems,
+)
 
 NAME = "docs"
 WORDS = ("pump", "coolant", "valve", "pressure", "filter", "engine", "battery", "manual",
@@ -77,7 +85,7 @@ class DocsScenario:
         self.markers = write_corpus(self.folder, files)
         started = time.monotonic()
         reference = self._add("Reference")
-        self.window_s = (time.monotonic() - started) * 1.1
+        self.window = KillWindow((time.monotonic() - started) * 1.1)
         if reference.returncode != 0:
             raise RuntimeError(f"the reference run failed:\n{reference.tail()}")
         self.chunks = indexed_lines(reference.stderr)
@@ -100,8 +108,9 @@ class DocsScenario:
 
     def cycle(self, index: int, rng: random.Random) -> Cycle:
         collection = f"Killed {index}"
-        delay = rng.uniform(0, self.window_s)
+        delay = self.window.draw(rng)
         run = run_killed(self._argv("add", collection, str(self.folder)), self.env, delay)
+        self.window.saw(run)
         committed = indexed_lines(run.stderr)
         phase = _phase(run.stderr, len(committed), len(self.markers))
         cycle = Cycle(NAME, index, run.killed, delay, phase, orphans=run.orphans)

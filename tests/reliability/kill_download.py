@@ -25,7 +25,7 @@ from app.paths import app_paths
 from app.selftest.tiny_model import ANSWER_SCRIPT, TinyModelSpec, write_tiny_gguf
 from tests.fixtures.fake_hub import FakeHub
 
-from .harness import Cycle, child_env, partial_files, run_killed, run_to_end, sha256_of
+from .harness import Cycle, KillWindow, child_env, partial_files, run_killed, run_to_end, sha256_of
 
 NAME = "download"
 REPO, FILE = "reliability/tiny-GGUF", "tiny-qwq.gguf"
@@ -58,15 +58,16 @@ class DownloadScenario:
         reference = self._restart_problems(Cycle(NAME, -1, False, 0.0, "reference"))
         if reference:
             raise RuntimeError(f"the reference download failed: {reference}")
-        self.window_s = (time.monotonic() - started) * 1.1
+        self.window = KillWindow((time.monotonic() - started) * 1.1)
         self._remove()
 
     def _argv(self, *args: str) -> list[str]:
         return ["-m", "app.cli", "models", *args]
 
     def cycle(self, index: int, rng: random.Random) -> Cycle:
-        delay = rng.uniform(0, self.window_s)
+        delay = self.window.draw(rng)
         run = run_killed(self._argv("download", REPO, FILE), self.env, delay)
+        self.window.saw(run)
         cycle = Cycle(NAME, index, run.killed, delay, _phase(run.stderr), orphans=run.orphans)
         if not run.killed and (run.returncode != 0 or run.traceback):
             cycle.problems.append(f"the download failed on its own:\n{run.tail()}")
