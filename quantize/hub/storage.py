@@ -8,13 +8,12 @@ import hashlib
 import os
 import shutil
 import tempfile
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from ..atomic import fsync_dir, fsync_file
+from ..atomic import atomic_path, fsync_dir, fsync_file
 from .errors import DownloadInProgressError, InsufficientDiskSpaceError
 
 MiB = 2**20
@@ -134,7 +133,8 @@ def lock_file_for(lock_path: Path) -> Path:
 
 def place_file(part: Path, dest: Path) -> None:
     """Move a finished ``part`` onto ``dest`` atomically (fsynced); across file systems it is
-    copied to a hidden temporary file beside ``dest`` first, then renamed."""
+    copied to a hidden temporary file beside ``dest`` first (``atomic_path``: the copy a killed
+    download left there is removed by the next one), then renamed."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     fsync_file(part)
     try:
@@ -142,13 +142,7 @@ def place_file(part: Path, dest: Path) -> None:
     except OSError as exc:
         if exc.errno != errno.EXDEV:
             raise
-        tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex[:8]}.tmp")
-        try:
+        with atomic_path(dest) as tmp:
             shutil.copyfile(part, tmp)
-            fsync_file(tmp)
-            os.replace(tmp, dest)
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
         part.unlink()
     fsync_dir(dest.parent)
