@@ -120,7 +120,8 @@ def _kill_group(pgid: int) -> int:
         import psutil
     except ImportError:  # pragma: no cover - psutil is a dependency of the app
         return 0
-    left = [p for p in psutil.process_iter(["pid"]) if _pgid(p.pid) == pgid]
+    left = [p for p in psutil.process_iter(["pid", "status"])
+            if _pgid(p.pid) == pgid and p.info["status"] != psutil.STATUS_ZOMBIE]  # fmt: skip
     for proc in left:
         with contextlib.suppress(psutil.Error):
             proc.kill()
