@@ -183,6 +183,9 @@ def open_url(
         raise network_error(exc, url) from exc
 
 
+_GIVE_TOKEN = "set HF_TOKEN, or keep it with `qwq-desktop models login` (the system keyring)"
+
+
 def http_error(status: int, headers, what: str, url: str) -> HubError:
     """The typed error for an HTTP error status (using the Hub's ``X-Error-Code`` header)."""
     code = (headers.get("X-Error-Code") or "") if headers is not None else ""
@@ -191,13 +194,13 @@ def http_error(status: int, headers, what: str, url: str) -> HubError:
     if code == "GatedRepo" or (status == 403 and "gated" in server_message.lower()):
         return HubAuthError(
             f"{what} is in a gated repository: access needs an accepted licence and a token",
-            f"accept the terms at {repo_page}, then set HF_TOKEN to a token of that account",
+            f"accept the terms at {repo_page}, then give a token of that account: {_GIVE_TOKEN}",
         )
     if status in (401, 403):
         return HubAuthError(
             f"The Hub refused access to {what} (HTTP {status}); it is private, gated or the "
             "token is wrong",
-            "set HF_TOKEN to a valid token of an account that can see the repository",
+            f"give a valid token of an account that can see the repository: {_GIVE_TOKEN}",
         )
     if status == 404:
         kind = {
