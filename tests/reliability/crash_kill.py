@@ -32,7 +32,7 @@ def make_scenario(name: str, workdir: Path, quick: bool):
     if name == "stream":
         from .kill_stream import StreamScenario
 
-        return StreamScenario(workdir, window_s=3.0 if quick else 6.0)
+        return StreamScenario(workdir, 3.0, after_stop=0.0) if quick else StreamScenario(workdir)
     if name == "docs":
         from .kill_docs import DocsScenario
 

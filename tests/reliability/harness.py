@@ -1,9 +1,10 @@
 """Running a child process and SIGKILLing it at a chosen moment; checks shared by the scenarios.
 
 ``run_killed`` starts the child in its own process group, reads its stdout and stderr as lines,
-waits for a marker line (or none), sleeps the chosen delay and sends SIGKILL to the child alone,
-as a crash would; whatever the child had started itself (llama.cpp's check process) is then
-killed too, so nothing outlives the cycle. ``run_to_end`` runs a restart that must succeed.
+waits for a marker line on either stream (or none), sleeps the chosen delay and sends SIGKILL
+to the child alone, as a crash would; whatever the child had started itself (llama.cpp's check
+process) is then killed too, so nothing outlives the cycle. ``run_to_end`` runs a restart that
+must succeed.
 """
 
 from __future__ import annotations
@@ -72,8 +73,8 @@ def run_killed(
     delay_s: float,
     marker: Callable[[str], bool] | None = None,
 ) -> ChildRun:
-    """Run ``python argv``; ``delay_s`` after the first stdout line ``marker`` accepts (after
-    the start when None), SIGKILL it unless it ended already."""
+    """Run ``python argv``; ``delay_s`` after the first line (stdout or stderr) ``marker``
+    accepts (after the start when None), SIGKILL it unless it ended already."""
     run = ChildRun(argv)
     child = subprocess.Popen(
         [sys.executable, *argv], cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
@@ -85,7 +86,7 @@ def run_killed(
         seen.set()
     readers = [
         threading.Thread(target=_pump, args=(child.stdout, run.stdout, marker, seen)),
-        threading.Thread(target=_pump, args=(child.stderr, run.stderr, None, threading.Event())),
+        threading.Thread(target=_pump, args=(child.stderr, run.stderr, marker, seen)),
     ]
     for reader in readers:
         reader.start()
@@ -223,3 +224,15 @@ class KillWindow:
     def saw(self, run: ChildRun) -> None:
         if not run.killed and run.returncode == 0:
             self.seconds = min(self.seconds, run.waited_s)
+
+    def kill(self, argv: list[str], env: dict[str, str], rng, aim=None) -> tuple[ChildRun, float]:
+        """Run and kill ``argv`` at a moment drawn from the window; with ``aim`` (share,
+        marker, seconds), that share of the runs is killed within ``seconds`` after the first
+        line ``marker`` accepts instead. Returns the run and the delay of its kill."""
+        if aim is not None and rng.random() < aim[0]:
+            run = run_killed(argv, env, rng.uniform(0, aim[2]), aim[1])
+            return run, run.waited_s
+        delay = self.draw(rng)
+        run = run_killed(argv, env, delay)
+        self.saw(run)
+        return run, delay

@@ -1,7 +1,8 @@
 """(b) SIGKILL while ``qwq-desktop docs add NAME FOLDER`` indexes a folder of generated files.
 
 Each cycle indexes the folder into a new collection and is killed at a random moment of the
-run (the window is a measured uninterrupted run). Then:
+run (the window is a measured uninterrupted run; for a quarter of the cycles, the second after
+the first commit). Then:
 
 * the index passes ``PRAGMA integrity_check`` and the FTS5 check;
 * every file the killed run reported "indexed" (reported once its commit is durable) is in
@@ -28,7 +29,6 @@ from .harness import (
     KillWindow,
     child_env,
     partial_files,
-    run_killed,
     run_to_end,
     sqlite_problems,
 )
@@ -37,6 +37,8 @@ NAME = "docs"
 WORDS = ("pump", "coolant", "valve", "pressure", "filter", "engine", "battery", "manual",
          "service", "interval", "check", "replace", "torque", "sensor", "bearing")  # fmt: skip
 _INDEXED = re.compile(r"^  indexed (.+) \((\d+) chunks")
+# A quarter of the kills within a second of the first commit: between and during commits.
+AFTER_FIRST_COMMIT = (0.25, lambda line: line.startswith("  indexed "), 1.0)
 
 
 def marker(i: int) -> str:
@@ -108,9 +110,8 @@ class DocsScenario:
 
     def cycle(self, index: int, rng: random.Random) -> Cycle:
         collection = f"Killed {index}"
-        delay = self.window.draw(rng)
-        run = run_killed(self._argv("add", collection, str(self.folder)), self.env, delay)
-        self.window.saw(run)
+        argv = self._argv("add", collection, str(self.folder))
+        run, delay = self.window.kill(argv, self.env, rng, AFTER_FIRST_COMMIT)
         committed = indexed_lines(run.stderr)
         phase = _phase(run.stderr, len(committed), len(self.markers))
         cycle = Cycle(NAME, index, run.killed, delay, phase, orphans=run.orphans)

@@ -3,7 +3,7 @@
 The fake Hub (tests/fixtures/fake_hub.py, on 127.0.0.1 in this process) serves a tiny real
 GGUF, throttled so that a download takes seconds. Each cycle is killed at a random moment of
 a download (the window is a measured uninterrupted run: metadata, transfer, sha256, the GGUF
-check, the registry). Then:
+check, the registry; for a quarter of the cycles, the second after the file was placed). Then:
 
 * the final file, if there is one, is the whole file (its sha256 is right), and the registry
   (models.json) is readable and lists only complete files;
@@ -25,10 +25,13 @@ from app.paths import app_paths
 from app.selftest.tiny_model import ANSWER_SCRIPT, TinyModelSpec, write_tiny_gguf
 from tests.fixtures.fake_hub import FakeHub
 
-from .harness import Cycle, KillWindow, child_env, partial_files, run_killed, run_to_end, sha256_of
+from .harness import Cycle, KillWindow, child_env, partial_files, run_to_end, sha256_of
 
 NAME = "download"
 REPO, FILE = "reliability/tiny-GGUF", "tiny-qwq.gguf"
+# A quarter of the kills within a second of the verified file's placing: the GGUF check
+# (llama.cpp in a child process) and the registry's write.
+PLACED = (0.25, lambda line: line.startswith(f"{FILE}  done"), 1.0)
 
 
 class DownloadScenario:
@@ -65,9 +68,7 @@ class DownloadScenario:
         return ["-m", "app.cli", "models", *args]
 
     def cycle(self, index: int, rng: random.Random) -> Cycle:
-        delay = self.window.draw(rng)
-        run = run_killed(self._argv("download", REPO, FILE), self.env, delay)
-        self.window.saw(run)
+        run, delay = self.window.kill(self._argv("download", REPO, FILE), self.env, rng, PLACED)
         cycle = Cycle(NAME, index, run.killed, delay, _phase(run.stderr), orphans=run.orphans)
         if not run.killed and (run.returncode != 0 or run.traceback):
             cycle.problems.append(f"the download failed on its own:\n{run.tail()}")

@@ -37,7 +37,7 @@ class SettingsScenario:
     def cycle(self, index: int, rng: random.Random) -> Cycle:
         delay = rng.uniform(0, KILL_WINDOW_S)
         argv = ["-m", "tests.reliability.settings_child", str(self.next)]
-        run = run_killed(argv, self.env, delay, marker=lambda line: True)
+        run = run_killed(argv, self.env, delay, marker=lambda line: line.strip().isdigit())
         saved = [int(n) for n in run.stdout if n.isdigit()]
         cycle = Cycle(NAME, index, run.killed, delay, "saving", orphans=run.orphans)
         last = saved[-1] if saved else self.next - 1

@@ -9,6 +9,9 @@ each kill the database is opened as the app's next start opens it, and:
 * the reply in flight holds at least the text the child last read back as saved (what was
   committed), marked "interrupted" (or its final status, when its turn ended just before the
   kill; a stopped reply keeps the text that was shown, a prefix of the saved one or longer).
+
+A quarter of the kills come within 10 ms of a Stop (the stopped turn finishing, the shown text
+being saved), the others at any moment of the first seconds of replies.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from .turns import STREAM_MODEL
 
 NAME = "stream"
 KILL_WINDOW_S = 6.0  # after the model is loaded: several replies, saves and Stops
+AFTER_STOP_SHARE, AFTER_STOP_S = 0.25, 0.01  # the save after a Stop takes milliseconds
 
 
 @dataclass
@@ -43,21 +47,27 @@ def _prefix_of(a: str, b: str) -> bool:
 class StreamScenario:
     name = NAME
 
-    def __init__(self, workdir: Path, window_s: float = KILL_WINDOW_S) -> None:
+    def __init__(
+        self, workdir: Path, window_s: float = KILL_WINDOW_S, after_stop: float = AFTER_STOP_SHARE
+    ) -> None:
         self.dir = workdir / NAME
         self.dir.mkdir(parents=True, exist_ok=True)
         self.db = self.dir / "conversations.sqlite3"
         self.model = write_tiny_gguf(self.dir / "tiny-stream.gguf", STREAM_MODEL)
         self.env = child_env(self.dir / "home")
         self.window_s = window_s
+        self.after_stop = after_stop
         self.expected = _Expected()
         self.figures = {"replies_ended": 0, "interrupted": 0, "kept_chars": 0, "saves_seen": 0}
 
     def cycle(self, index: int, rng: random.Random) -> Cycle:
-        delay = rng.uniform(0, self.window_s)
+        # A quarter of the kills come right after a Stop, while the stopped turn finishes and
+        # the shown text is saved; the others at any moment of the replies.
+        event = '"stopping"' if rng.random() < self.after_stop else '"loaded"'
+        delay = rng.uniform(0, AFTER_STOP_S if event == '"stopping"' else self.window_s)
         argv = ["-m", "tests.reliability.stream_child", str(self.db), str(self.model),
                 str(rng.randrange(2**31))]  # fmt: skip
-        run = run_killed(argv, self.env, delay, marker=lambda line: '"loaded"' in line)
+        run = run_killed(argv, self.env, delay, marker=lambda line: event in line)
         events = json_lines(run.stdout)
         cycle = Cycle(NAME, index, run.killed, delay, _phase(events), orphans=run.orphans)
         if run.traceback or any(e["event"] == "error" for e in events):
@@ -165,4 +175,6 @@ def _compare(store, msg_id: int, want: tuple[str, str, str], what: str) -> list[
 def _phase(events: list[dict]) -> str:
     """Where the child was at the kill."""
     last = events[-1]["event"] if events else "starting"
-    return {"saved": "streaming", "reply": "streaming", "ended": "between replies"}.get(last, last)
+    names = {"saved": "streaming", "reply": "reply just begun", "stopping": "saving after Stop",
+             "ended": "between replies"}  # fmt: skip
+    return names.get(last, last)

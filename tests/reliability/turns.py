@@ -59,8 +59,9 @@ class TurnDriver(QObject):
     """Streams ``count`` replies (None: until killed) one after another, into a new
     conversation every ``per_conversation`` replies (None: all into one).
 
-    ``on_event(name, data)`` hears "reply" (ids of the new messages), "ended" (the reply as
-    stored once its turn or its Stop-save ended), "error" (a failed turn) and "done".
+    ``on_event(name, data)`` hears "reply" (ids of the new messages), "stopping" (Stop was
+    pressed), "ended" (the reply as stored once its turn or its Stop-save ended), "error" (a
+    failed turn) and "done".
     """
 
     def __init__(
@@ -148,6 +149,7 @@ class TurnDriver(QObject):
             return
         self.session.stop()
         self._turn = None
+        self.on_event("stopping", {"reply": self.reply.id})
         save = self.session.save_reply(
             self.reply.id,
             "".join(self.shown["answer"]),
