@@ -7,7 +7,8 @@ Opens the conversation store (marking what an earlier kill left "streaming"), lo
 lengths, half of them stopped at a random moment). One JSON line per fact on stdout:
 ``opened`` (replies recovered), ``loaded``, ``reply`` (new message ids), ``saved`` every
 50 ms while a reply streams (what the store holds of it, read back through the app's own
-connection, so it is committed), ``ended`` (the reply as stored after its turn or its Stop).
+connection, so it is committed), ``stopping`` (Stop pressed), ``ended`` (the reply as stored
+after its turn or its Stop).
 """
 
 from __future__ import annotations
