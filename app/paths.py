@@ -89,7 +89,12 @@ class AppPaths:
                 probe.write_bytes(b"")
                 probe.unlink()
         except OSError as exc:
-            raise unwritable(exc, Path(exc.filename or folder)) from exc
+            where = (
+                folder
+                if exc.filename is None or ".write-check-" in str(exc.filename)
+                else exc.filename
+            )
+            raise unwritable(exc, Path(where)) from exc
         return self
 
 

@@ -38,7 +38,7 @@ def test_the_desktop_app_on_a_read_only_folder_says_why_and_exits(read_only_home
     seen = json.loads(done.stdout.strip().splitlines()[-1])
     assert seen["code"] == 1 and seen["notice"] is None  # no window
     [box] = seen["boxes"]
-    assert "cannot write to" in box and "Read-only file system" in box
+    assert f"cannot write to {read_only_home / 'data'} (Read-only file system)" in box
     assert "qwq-desktop: QwQ Desktop cannot write to" in done.stderr
     assert "  try: QwQ Desktop keeps its conversations" in done.stderr
 
