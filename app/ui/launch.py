@@ -100,7 +100,19 @@ def run_gui(
     if app is None:
         return EXIT_NO_DISPLAY
     app.setWindowIcon(app_icon())
-    private_files()  # the database, settings and exports are the user's alone (POSIX)
+    previous_umask = private_files()  # the database, settings, exports: the user's alone
+    try:
+        return _start(app, model, on_shown)
+    finally:
+        if previous_umask is not None:  # as it was (tests run the GUI in their process)
+            os.umask(previous_umask)
+
+
+def _start(
+    app: QApplication, model: str | None, on_shown: Callable[[QApplication], None] | None
+) -> int:
+    """The folders, the single-instance lock and the last run's crash report, then the
+    window."""
     try:
         paths = app_paths().check_writable()  # folders 0700; a read-only one is a message
     except DataFolderError as exc:

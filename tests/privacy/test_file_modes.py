@@ -119,3 +119,27 @@ def test_the_command_line_leaves_nothing_readable_by_others(isolated_home, tiny_
         assert done.returncode == 0, (args, done.stderr[-2000:])
     assert loose_modes(isolated_home) == []
     assert mode(isolated_home / "data") == 0o700
+
+
+def test_the_desktop_app_runs_with_a_private_umask(qapp, isolated_home, umask_022):
+    """What the GUI writes is user-only (umask 077 while it runs); the caller's umask is put
+    back after (tests run the GUI in their own process)."""
+    from app.ui.launch import run_gui
+    from app.ui.window.main_window import MainWindow
+
+    seen = []
+
+    def on_shown(app) -> None:
+        current = os.umask(0)
+        os.umask(current)
+        seen.append(current)
+        for widget in app.topLevelWidgets():
+            if isinstance(widget, MainWindow):
+                widget.close()
+        app.quit()
+
+    assert run_gui([], on_shown=on_shown) == 0
+    assert seen == [0o077]
+    current = os.umask(0o022)
+    assert current == 0o022
+    assert loose_modes(isolated_home) == []
