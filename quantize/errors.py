@@ -82,8 +82,11 @@ def _sentence(text: str) -> str:
 def format_error(error: UserFacingError, hint_label: str = "hint") -> str:
     """How a terminal shows an error: ``error: MESSAGE`` and ``  hint: HINT`` below it."""
     lines = [f"error: {error.message}"]
-    if error.hint:
-        lines.append(f"  {hint_label}: {error.hint}")
+    hint = error.hint
+    if hint and hint.lower().startswith(hint_label.lower() + " "):
+        hint = hint[len(hint_label) + 1 :]  # "try: try a smaller…" reads as a stammer
+    if hint:
+        lines.append(f"  {hint_label}: {hint}")
     return "\n".join(lines)
 
 

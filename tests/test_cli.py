@@ -187,9 +187,12 @@ def test_errors_are_printed_from_their_fields(capsys):
     assert format_error(QuantizeToolError("No tokenizer", "add tokenizer.json")) == (
         "error: No tokenizer\n  hint: add tokenizer.json"
     )
+    # one label, "try:", in every qwq-desktop command
     assert models_main(["verify", "not-installed"]) != 0
     err = capsys.readouterr().err.splitlines()
-    assert err[0].startswith("error: No installed model") and err[1].startswith("  hint: ")
+    assert err[0].startswith("error: No installed model") and err[1].startswith("  try: ")
+    report_error(AppError("No room", "try a smaller quantisation"))
+    assert capsys.readouterr().err == "error: No room\n  try: a smaller quantisation\n"
 
 
 def test_info_refusal_lists_the_planners_actions(tiny_answer_gguf, monkeypatch):

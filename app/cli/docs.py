@@ -207,10 +207,10 @@ def guarded(command):
         try:
             return command(args)
         except (CollectionNotFoundError, EmbedderMismatchError) as exc:
-            print_error(exc)
+            print_error(exc, hint_label="try")
             return EXIT_USAGE
         except UserFacingError as exc:
-            print_error(exc)
+            print_error(exc, hint_label="try")
             return EXIT_ERROR
 
     run.__name__ = run.__qualname__ = command.__name__

@@ -380,7 +380,7 @@ def guarded(command):
             return command(args)
         except (UserFacingError, OSError) as exc:  # Hub, model-manager and engine errors
             error = as_user_error(exc, f"running `models {args.models_command}`")
-            print_error(error)
+            print_error(error, hint_label="try")
             return exit_code_for(error)
 
     run.__name__ = run.__qualname__ = command.__name__
