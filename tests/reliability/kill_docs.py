@@ -1,8 +1,8 @@
 """(b) SIGKILL while ``qwq-desktop docs add NAME FOLDER`` indexes a folder of generated files.
 
 Each cycle indexes the folder into a new collection and is killed at a random moment of the
-run (the window is a measured uninterrupted run; for a quarter of the cycles, the second after
-the first commit). Then:
+run (the window is a measured uninterrupted run; for a quarter of the cycles, the half second
+after the first commit). Then:
 
 * the index passes ``PRAGMA integrity_check`` and the FTS5 check;
 * every file the killed run reported "indexed" (reported once its commit is durable) is in
@@ -37,8 +37,9 @@ NAME = "docs"
 WORDS = ("pump", "coolant", "valve", "pressure", "filter", "engine", "battery", "manual",
          "service", "interval", "check", "replace", "torque", "sensor", "bearing")  # fmt: skip
 _INDEXED = re.compile(r"^  indexed (.+) \((\d+) chunks")
-# A quarter of the kills within a second of the first commit: between and during commits.
-AFTER_FIRST_COMMIT = (0.25, lambda line: line.startswith("  indexed "), 1.0)
+# A quarter of the kills within 0.5 s of the first commit (about what is left of a run after
+# it here): between and during commits.
+AFTER_FIRST_COMMIT = (0.25, lambda line: line.startswith("  indexed "), 0.5)
 
 
 def marker(i: int) -> str:
