@@ -9,8 +9,11 @@ then samples position by position: while the sampled token equals the draft toke
 token is accepted (its cache entry is already computed); the first mismatch is kept as the next
 token and the rest of the draft is dropped from the cache. Every emitted token is sampled from
 the model's own distribution at its position, in order, with one draw each: the output is the
-one plain decoding gives (up to the last bits of batched arithmetic), only faster when drafts
-hit.
+one plain decoding gives, up to llama.cpp's batched arithmetic, only faster when drafts hit.
+(That caveat is not only the last bits: with the CPU build here, Gemma 3 270M Q4_K_M's logits
+for the second and later tokens of a batch of 4 or more differ from one-token evaluation by up
+to ~0.9, so a near tie can go the other way; batches of 1-3 tokens and the tiny f32 test models
+agree exactly.)
 
 `Speculator` sits between the engine's decode loop and llama.cpp: the loop asks it for the
 next token and hands each token back to be put into the cache.
