@@ -124,7 +124,9 @@ class DocsLibrary:
             collection = self.get(name)
             collection.close()
             del self._open[name]
-            for suffix in ("", "-wal", "-shm"):
+            # The journal first: a crash between two removals must not leave a WAL that a new
+            # collection of the same name would replay into its fresh database.
+            for suffix in ("-wal", "-shm", ""):
                 Path(f"{collection.path}{suffix}").unlink(missing_ok=True)
 
     def embedder(self, path: str | os.PathLike | None) -> Embedder | None:
