@@ -44,10 +44,10 @@ def test_the_planner_refuses_before_llama_cpp_loads(gemma_gguf, monkeypatch):
     assert error.actions and error.actions[0].label.startswith("Load with")
 
 
-def test_the_command_line_says_what_fits(gemma_gguf):
+def test_the_command_line_says_what_fits(gemma_gguf, tmp_path):
     done = run_app(
         ["chat", "--model", str(gemma_gguf), "--prompt", "hi", "--ctx", "32768"],
-        ROOT / ".no-home",
+        tmp_path / "home",
         **busy(max(768 * MiB, psutil.virtual_memory().total // 25) + 1100 * MiB),
     )
     assert done.returncode == 2, done.stderr[-2000:]
@@ -56,7 +56,7 @@ def test_the_command_line_says_what_fits(gemma_gguf):
     assert first.startswith("error: ") and "needs" in first and "free" in first
     assert hint.startswith("  try: ") and "context" in hint
     info = run_app(
-        ["info", "--model", str(gemma_gguf), "--json"], ROOT / ".no-home", **busy(100 * MiB)
+        ["info", "--model", str(gemma_gguf), "--json"], tmp_path / "home", **busy(100 * MiB)
     )
     report = json.loads(info.stdout)
     assert report["plan"] is None and "even at 2K context" in report["refusal"]["message"]
