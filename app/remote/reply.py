@@ -116,6 +116,9 @@ class ReplyStats:
             self.stats.prompt_eval_s = float(timings.get("prompt_ms") or 0) / 1000
             self.stats.evaluated_prompt_tokens = int(timings.get("prompt_n") or 0)
             self._remote_speed = timings.get("predicted_per_second")
+            if timings.get("draft_n") is not None:  # llama-server's speculation counts
+                self.stats.drafted_tokens = int(timings.get("draft_n") or 0)
+                self.stats.accepted_tokens = int(timings.get("draft_n_accepted") or 0)
         ours = chunk.get("qwq_desktop")
         if isinstance(ours, dict):
             self.stats.stop_reason = ours.get("stop_reason") or self.stats.stop_reason

@@ -118,11 +118,12 @@ def usage(stats: TurnStats) -> dict:
 
 
 def timings(stats: TurnStats) -> dict:
-    """llama.cpp server's field names: prompt_* for prompt evaluation, predicted_* for decoding."""
+    """llama.cpp server's field names: prompt_* for prompt evaluation, predicted_* for decoding,
+    and, as llama-server does when speculation drafted tokens, draft_n and draft_n_accepted."""
     prompt_ms = stats.prompt_eval_s * 1000
     decode_ms = stats.decode_s * 1000
     evaluated = stats.evaluated_prompt_tokens
-    return {
+    result = {
         "cache_n": stats.cached_tokens,
         "prompt_n": evaluated,
         "prompt_ms": round(prompt_ms, 3),
@@ -137,6 +138,10 @@ def timings(stats: TurnStats) -> dict:
         else None,
         "n_ctx": stats.n_ctx,
     }
+    if stats.drafted_tokens > 0:
+        result["draft_n"] = stats.drafted_tokens
+        result["draft_n_accepted"] = stats.accepted_tokens
+    return result
 
 
 def sse(data: dict | str) -> bytes:
