@@ -19,7 +19,8 @@ import time
 from app.engine import probe_hardware
 from app.errors import UserFacingError, as_user_error
 from app.models.catalogue import load_catalogue
-from app.models.errors import ModelNotInstalledError, VerificationFailedError
+from app.models.drafts import draft_to_offer, installed_as
+from app.models.errors import ModelNotInstalledError, ModelsError, VerificationFailedError
 from app.models.hub_token import (
     TokenInputError,
     forget_token,
@@ -63,8 +64,17 @@ def add_models_parser(subparsers: argparse._SubParsersAction) -> argparse.Argume
     p.set_defaults(func=guarded(cmd_list))
 
     p = sub.add_parser("download", help="download a GGUF file from the Hub, verified by sha256")
-    p.add_argument("repo", help="repository, e.g. Qwen/QwQ-32B-GGUF")
-    p.add_argument("file", help="file in the repository, e.g. qwq-32b-q4_k_m.gguf")
+    p.add_argument(
+        "repo", help="repository, e.g. Qwen/QwQ-32B-GGUF, or a catalogue id such as qwq-32b"
+    )
+    p.add_argument(
+        "file", nargs="?", help="file in the repository, e.g. qwq-32b-q4_k_m.gguf (not with an id)"
+    )
+    p.add_argument(
+        "--with-draft",
+        action="store_true",
+        help="also download the catalogue's draft model for it (faster replies: --draft FILE)",
+    )
     p.add_argument("--revision", default="main", help="branch, tag or commit (default main)")
     p.add_argument("--sha256", help="expected sha256 (must agree with the Hub's)")
     add_token_arguments(
@@ -143,20 +153,59 @@ def cmd_list(args: argparse.Namespace) -> int:
             f"{m.name:28} {m.quant:8} {format_bytes(m.size_bytes):>9} {m.context_length:>8}  "
             f"{m.path}{missing}"
         )
+    catalogue = load_catalogue()
+    for m in models:
+        draft = draft_to_offer(catalogue, models, m)
+        if draft is not None:
+            print(f"Faster replies from {m.name}: {draft_offer(draft)}")
     return EXIT_OK
 
 
 def cmd_download(args: argparse.Namespace) -> int:
+    catalogue = load_catalogue()
+    repo, file = args.repo, args.file
+    if file is None:
+        entry = catalogue.resolve(repo)
+        if entry is None:
+            raise ModelsError(
+                f"{repo!r} is not in the catalogue; name a repository and a file",
+                "qwq-desktop models download REPO FILE, or an id from `qwq-desktop models "
+                "recommend`",
+            )
+        repo, file = entry.repo_id, entry.filename
     token = read_token(sys.stdin) if args.token_stdin else None  # None: hub_token()
+    registry = ModelRegistry()
+    model = _download(registry, repo, file, args.revision, token, args.sha256)
+    if model is None:
+        return EXIT_INTERRUPTED
+    print(f"Installed {model.name}: {model.path} (sha256 {model.sha256})")
+    if not args.with_draft:
+        return EXIT_OK
+    entry = catalogue.find_file(repo, file)
+    draft = catalogue.draft_for(entry.id) if entry is not None else None
+    if draft is None:
+        print(f"No draft model is known for {model.name}: replies use prompt lookup drafts.")
+        return EXIT_OK
+    ready = installed_as(registry.list(), draft)
+    if ready is None:
+        ready = _download(registry, draft.repo_id, draft.filename, "main", token, draft.sha256)
+        if ready is None:
+            return EXIT_INTERRUPTED
+    print(f"Draft model {ready.name}: {ready.path} (use it with --draft {ready.path})")
+    return EXIT_OK
+
+
+def _download(registry, repo, file, revision, token, sha256):
+    """install_download with a progress line; None when Ctrl+C stopped it (the part kept)."""
     printer = ProgressPrinter(sys.stderr)
     try:
         model = install_download(
-            ModelRegistry(),
-            args.repo,
-            args.file,
-            revision=args.revision,
+            registry,
+            repo,
+            file,
+            revision=revision,
             token=token,
-            expected_sha256=args.sha256,
+            expected_sha256=sha256,
             progress=printer,
         )
     except KeyboardInterrupt:
@@ -165,10 +214,9 @@ def cmd_download(args: argparse.Namespace) -> int:
             "Interrupted: the partial download is kept; run the same command to resume.",
             file=sys.stderr,
         )
-        return EXIT_INTERRUPTED
+        return None
     printer.finish()
-    print(f"Installed {model.name}: {model.path} (sha256 {model.sha256})")
-    return EXIT_OK
+    return model
 
 
 def cmd_login(args: argparse.Namespace) -> int:
@@ -227,9 +275,11 @@ def cmd_recommend(args: argparse.Namespace) -> int:
         hardware = hypothetical_hardware(args.ram_gb, gpu=args.gpu, vram_gb=args.vram_gb)
     else:
         hardware = probe_hardware()
-    rec = recommend(load_catalogue(), hardware)
+    catalogue = load_catalogue()
+    rec = recommend(catalogue, hardware)
+    draft = catalogue.draft_for(rec.entry.id) if rec.entry is not None else None
     if args.json:
-        print(json.dumps(rec.to_dict(), indent=2))
+        print(json.dumps(rec.to_dict() | {"draft": draft.to_dict() if draft else None}, indent=2))
         return EXIT_OK
     if rec.entry is None:
         print(rec.reason)
@@ -245,6 +295,8 @@ def cmd_recommend(args: argparse.Namespace) -> int:
         f"KV cache {settings.kv_cache_type}"
     )
     print(f"Download:    qwq-desktop models download {rec.entry.repo_id} {rec.entry.filename}")
+    if draft is not None:
+        print(f"Faster:      {draft_offer(draft)} (or add --with-draft above)")
     others = rec.alternatives()
     if others:
         print("Also fits:")
@@ -289,6 +341,15 @@ def cmd_files(args: argparse.Namespace) -> int:
 
 
 # -- helpers -------------------------------------------------------------------------------
+
+
+def draft_offer(draft) -> str:
+    """ "its draft model Qwen2.5-0.5B-Instruct Q4_K_M (0.49 GB): qwq-desktop models download
+    qwen2.5-0.5b-instruct-q4_k_m"."""
+    return (
+        f"its draft model {draft.display_name} ({format_bytes(draft.approx_size_bytes)}): "
+        f"qwq-desktop models download {draft.id}"
+    )
 
 
 class ProgressPrinter:

@@ -2,17 +2,19 @@
 
 The catalogue is data. Each file entry knows its repository, file name, approximate size,
 quantisation and, through its family, the architecture numbers the memory planner needs, so a
-recommendation can be made before anything is downloaded.
+recommendation can be made before anything is downloaded. ``drafts`` maps a family to the file
+of a small model of the same vocabulary that drafts for it (speculative decoding).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
 from app.engine import ModelFacts
+from app.engine.draft_model import MAX_VOCAB_SIZE_DIFFERENCE
 from app.errors import AppError
 
 
@@ -110,6 +112,7 @@ class Catalogue:
     primary_family: str
     families: dict[str, ModelFamily]
     entries: tuple[CatalogueEntry, ...]
+    drafts: dict[str, CatalogueEntry] = field(default_factory=dict)  # family id -> draft file
 
     def get(self, entry_id: str) -> CatalogueEntry | None:
         return next((e for e in self.entries if e.id == entry_id), None)
@@ -126,6 +129,16 @@ class Catalogue:
 
     def default_entry(self, family_id: str) -> CatalogueEntry | None:
         return next((e for e in self.of_family(family_id) if e.is_default_quant), None)
+
+    def draft_for(self, entry_id: str | None) -> CatalogueEntry | None:
+        """The draft model for a catalogue file (or a family id), None when there is none."""
+        entry = self.get(entry_id) if entry_id else None
+        family = entry.family.id if entry is not None else entry_id
+        return self.drafts.get(family) if family else None
+
+    def resolve(self, name: str) -> CatalogueEntry | None:
+        """The file a catalogue id names: a file id, or a family id for its default quant."""
+        return self.get(name) or self.default_entry(name)
 
 
 def default_catalogue_path() -> Path:
@@ -152,6 +165,7 @@ def load_catalogue(path: str | Path | None = None) -> Catalogue:
             for item in data["files"]
         )
         primary = data["primary_family"]
+        drafts = dict(data.get("drafts") or {})
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise CatalogueError(f"The model catalogue {source} is unreadable: {exc!r}") from exc
     if primary not in families:
@@ -159,4 +173,30 @@ def load_catalogue(path: str | Path | None = None) -> Catalogue:
     ids = [e.id for e in entries]
     if len(set(ids)) != len(ids):
         raise CatalogueError("The catalogue lists an id twice")
-    return Catalogue(primary_family=primary, families=families, entries=entries)
+    catalogue = Catalogue(primary_family=primary, families=families, entries=entries)
+    return replace(catalogue, drafts=_checked_drafts(catalogue, drafts))
+
+
+def _checked_drafts(catalogue: Catalogue, drafts: dict) -> dict[str, CatalogueEntry]:
+    """The ``drafts`` section as entries, each a file of another, smaller family with the same
+    vocabulary (token counts within llama.cpp's padding allowance); CatalogueError if not."""
+    checked: dict[str, CatalogueEntry] = {}
+    for family_id, entry_id in drafts.items():
+        target = catalogue.families.get(family_id)
+        draft = catalogue.get(entry_id) if isinstance(entry_id, str) else None
+        if target is None or draft is None:
+            raise CatalogueError(
+                f"The catalogue's draft {family_id!r}: {entry_id!r} names no family or file"
+            )
+        sizes = [e.approx_size_bytes for e in catalogue.of_family(family_id)]
+        if draft.family.id == family_id or any(draft.approx_size_bytes >= n for n in sizes):
+            raise CatalogueError(
+                f"The catalogue's draft {entry_id!r} for {family_id!r} is not a smaller model"
+            )
+        if abs(draft.family.n_vocab - target.n_vocab) > MAX_VOCAB_SIZE_DIFFERENCE:
+            raise CatalogueError(
+                f"The catalogue's draft {entry_id!r} has another vocabulary than {family_id!r} "
+                f"({draft.family.n_vocab:,} tokens against {target.n_vocab:,})"
+            )
+        checked[family_id] = draft
+    return checked

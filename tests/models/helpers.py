@@ -95,3 +95,32 @@ def write_tiny_catalogue(path: Path, repo_id: str, filename: str, data: bytes) -
     }
     path.write_text(json.dumps(catalogue))
     return path
+
+
+DRAFT_REPO = "org/tiny-draft-GGUF"
+DRAFT_FILE = "tiny-draft.gguf"
+
+
+def write_draft_catalogue(
+    path: Path, repo_id: str, filename: str, data: bytes, draft_data: bytes
+) -> Path:
+    """write_tiny_catalogue plus a smaller family of the same vocabulary ("tiny-draft", its
+    file DRAFT_REPO/DRAFT_FILE holding ``draft_data``) named as the tiny model's draft."""
+    write_tiny_catalogue(path, repo_id, filename, data)
+    catalogue = json.loads(path.read_text())
+    catalogue["files"][0]["approx_size_bytes"] = len(data) + len(draft_data)
+    catalogue["families"]["tiny-draft"] = dict(TINY_FAMILY, name="Tiny Draft")
+    catalogue["files"].append(
+        {
+            "id": "tiny-draft-f32",
+            "family": "tiny-draft",
+            "quant": "F32",
+            "repo_id": DRAFT_REPO,
+            "filename": DRAFT_FILE,
+            "approx_size_bytes": len(draft_data),
+            "sha256": hashlib.sha256(draft_data).hexdigest(),
+        }
+    )
+    catalogue["drafts"] = {"tiny": "tiny-draft-f32"}
+    path.write_text(json.dumps(catalogue))
+    return path
