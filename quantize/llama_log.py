@@ -3,8 +3,8 @@ and llama.cpp's last words never lost.
 
 One log hook is installed per process, the first time it is needed. It keeps the last lines
 llama.cpp logged (``recent_llama_log``, debug chatter left out) whatever else happens, hands
-every line to the capture block running now (``captured_llama_log``) or else to
-llama-cpp-python's own logger (which prints them when a ``Llama`` is verbose).
+every line to the capture block running now (``captured_llama_log``) or else, only while a
+``Llama`` is verbose, to llama-cpp-python's own printer: nothing reaches stderr unasked.
 
 ``install_abort_reporter`` covers the case no Python code survives: ggml's assertions abort the
 process. Its report (the failed assertion and the last log lines) goes to the standard error the
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import logging
 import os
 import re
 import sys
@@ -57,7 +58,11 @@ def _install_log_hook() -> None:
                 if not debug:
                     _recent.append(text.decode("utf-8", errors="replace"))
                 if not _handlers:
-                    forward(level, text, user_data)
+                    # Outside a capture block only a verbose ``Llama`` prints; otherwise the
+                    # line stays in the ring (llama-cpp-python's printer reads this build's
+                    # warnings as errors and would print them on stderr).
+                    if _logger.logger.level == logging.DEBUG:  # set_verbose(True)
+                        forward(level, text, user_data)
                     return
                 handler, with_debug = _handlers[-1]
                 if with_debug or not debug:

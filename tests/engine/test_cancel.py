@@ -113,3 +113,24 @@ def test_kv_cache_types_are_gguf_type_numbers():
     for name in KV_BYTES:
         assert kv_cache_ggml_type(name) == gguf.GGMLQuantizationType[name.upper()].value
     assert kv_cache_ggml_type("q8_0") == llama_cpp.GGML_TYPE_Q8_0
+
+
+def test_a_stop_mid_prompt_prints_nothing_from_llama_cpp(loop_engine, monkeypatch, capfd):
+    """llama.cpp's warning after an aborted decode ("decode: removing memory module entries
+    ...") stays in the app's log ring, off the terminal."""
+    from quantize.llama_log import recent_llama_log
+
+    real = llama_cpp.llama_set_abort_callback
+
+    def stop_once_set(ctx, callback, data):
+        real(ctx, callback, data)
+        if callback:
+            loop_engine.cancel()
+
+    monkeypatch.setattr(llama_cpp, "llama_set_abort_callback", stop_once_set)
+    loop_engine.reset_cache()
+    capfd.readouterr()
+    stats = loop_engine.chat(ask("a prompt to evaluate"), SHORT).stats
+    assert stats.stop_reason == "cancelled"
+    assert capfd.readouterr().err == ""
+    assert any("removing memory module entries" in line for line in recent_llama_log(40))
