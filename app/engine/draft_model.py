@@ -26,7 +26,7 @@ from .context_shift import MIN_SHIFT_GAIN, apply_shift, common_prefix, plan_shif
 from .errors import DraftModelError
 from .llama_calls import clear_kv_memory
 from .llama_loader import load_llama
-from .load_guard import guard_model_file
+from .load_guard import GuardResult, guard_model_file
 from .model_facts import ModelFacts, open_header
 from .planner import MemoryPlan
 from .threads import ThreadPlan
@@ -75,12 +75,13 @@ def check_same_vocabulary(target: ModelFacts, draft: ModelFacts) -> None:
         )
 
 
-def check_draft_file(path, target: ModelFacts, should_stop=None) -> ModelFacts:
-    """The facts of the draft model at ``path`` once it passed the file checks every model
-    passes (load_guard) and has ``target``'s vocabulary; nothing is loaded yet."""
-    facts = guard_model_file(path, should_stop=should_stop).facts
-    check_same_vocabulary(target, facts)
-    return facts
+def check_draft_file(path, target: ModelFacts) -> GuardResult:
+    """The draft model at ``path`` once it passed the Python check every model passes
+    (load_guard) and has ``target``'s vocabulary; llama.cpp has not seen it yet
+    (``probe_checked_file`` next, after the memory plan)."""
+    checked = guard_model_file(path, probe=False)
+    check_same_vocabulary(target, checked.facts)
+    return checked
 
 
 def load_draft(

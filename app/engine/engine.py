@@ -38,7 +38,7 @@ from .llama_calls import (
 )
 from .llama_loader import load_llama, rope_overrides  # noqa: F401 - rope_overrides re-exported
 from .llama_log import LoadReport
-from .load_guard import guard_model_file, stop_poll
+from .load_guard import guard_model_file, probe_checked_file, stop_poll
 from .load_progress import ProgressFn
 from .model_facts import ModelFacts
 from .planner import MemoryPlan, plan_memory
@@ -113,17 +113,18 @@ class ChatEngine:
         options: LoadOptions | None = None,
         hardware: HardwareInfo | None = None,
     ) -> ChatEngine:
-        """Check the file (load_guard: the header in Python, then llama.cpp in a child process
-        once per file version) and a draft model's (DraftModelError: another vocabulary), plan
-        memory for both, then load them (raises EngineError subclasses: DamagedModelError,
-        ModelCrashError, ... with llama.cpp's last words)."""
+        """Check the file in Python (load_guard: the header; a draft model's vocabulary:
+        DraftModelError), plan memory for both from their headers (InsufficientMemoryError
+        before llama.cpp is started at all), then have llama.cpp check them in a child process
+        (once per file version) and load them (raises EngineError subclasses:
+        DamagedModelError, ModelCrashError, ... with llama.cpp's last words)."""
         options = options or LoadOptions()
         should_stop = stop_poll(options.progress)
-        guard = guard_model_file(path, should_stop=should_stop)
-        facts = guard.facts
-        draft_facts = None
+        checked = guard_model_file(path, probe=False)
+        facts = checked.facts
+        draft_checked = None
         if options.draft not in DRAFT_MODES:
-            draft_facts = check_draft_file(options.draft, facts, should_stop)
+            draft_checked = check_draft_file(options.draft, facts)
         hardware = hardware or probe_hardware()
         plan = plan_memory(
             facts,
@@ -131,8 +132,12 @@ class ChatEngine:
             n_ctx=options.n_ctx,
             kv_cache_type=options.kv_cache_type,
             n_gpu_layers=options.n_gpu_layers,
-            draft=draft_facts,
+            draft=draft_checked.facts if draft_checked is not None else None,
         )
+        guard = probe_checked_file(checked, should_stop=should_stop)
+        draft_facts = None
+        if draft_checked is not None:
+            draft_facts = probe_checked_file(draft_checked, should_stop=should_stop).facts
         threads = choose_threads(hardware.physical_cores, for_gui=options.for_gui)
         if options.n_threads:
             threads = ThreadPlan(options.n_threads, options.n_threads)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from app.paths import app_paths
@@ -65,6 +65,7 @@ class GuardResult:
     probe: ProbeResult | None
     cached: bool = False
     notes: tuple[str, ...] = ()
+    header_bytes: int = 0  # where the tensor data starts (the verdict cache hashes before it)
 
 
 def guard_model_file(
@@ -76,6 +77,7 @@ def guard_model_file(
 ) -> GuardResult:
     """Check ``path`` (see the module docstring); raises ModelFileError (DamagedModelError),
     ModelRefusedError, ModelCrashError or LoadCancelledError, else returns the facts.
+    ``probe=False`` stops after the Python check (``probe_checked_file`` does the rest).
 
     ``cache_dir`` defaults to the app's cache folder; ``should_stop`` is polled while the child
     process runs (True cancels)."""
@@ -86,12 +88,27 @@ def guard_model_file(
     except GGUFCheckError as exc:
         raise DamagedModelError(exc.message, _DAMAGED_HINT, problem=exc.problem) from exc
     facts = facts_from_header(p, header)
-    notes = list(check.notes)
+    checked = GuardResult(
+        facts, check, None, notes=tuple(check.notes), header_bytes=header.data_offset
+    )
     if not probe:
-        return GuardResult(facts, check, None, notes=tuple(notes))
+        return checked
+    return probe_checked_file(checked, cache_dir=cache_dir, should_stop=should_stop)
+
+
+def probe_checked_file(
+    checked: GuardResult,
+    *,
+    cache_dir: str | os.PathLike[str] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> GuardResult:
+    """llama.cpp's verdict (cached, else from a child process) on a file that passed
+    ``guard_model_file(..., probe=False)``; raises as ``guard_model_file`` does."""
+    p = Path(checked.facts.path)
+    notes = list(checked.notes)
     cache = VerdictCache(app_paths().cache_dir if cache_dir is None else cache_dir)
     try:
-        key = verdict_key(p, header.data_offset)
+        key = verdict_key(p, checked.header_bytes)
     except OSError as exc:
         raise ModelFileError(f"Cannot read {p}: {exc.strerror}", "check the file") from exc
     result = cache.get(key)
@@ -102,8 +119,8 @@ def guard_model_file(
     if result.verdict == "unavailable":
         notes.append(f"llama.cpp's check in a child process was skipped: {result.message}")
     else:
-        raise_for_verdict(p, result, facts.architecture)
-    return GuardResult(facts, check, result, cached, tuple(notes))
+        raise_for_verdict(p, result, checked.facts.architecture)
+    return replace(checked, probe=result, cached=cached, notes=tuple(notes))
 
 
 def stop_poll(progress: Callable[[float], bool] | None) -> Callable[[], bool] | None:

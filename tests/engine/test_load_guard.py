@@ -13,7 +13,14 @@ from pathlib import Path
 import gguf
 import pytest
 
-from app.engine import ChatEngine, LoadOptions, ModelFileError, ModelLoadError
+from app.engine import (
+    ChatEngine,
+    HardwareInfo,
+    InsufficientMemoryError,
+    LoadOptions,
+    ModelFileError,
+    ModelLoadError,
+)
 from app.engine import load_guard as guard_module
 from app.engine.gguf_verdicts import CACHE_NAME, forget_memory
 from app.engine.load_guard import (
@@ -91,6 +98,24 @@ def test_the_verdict_is_cached_by_size_mtime_and_header(tiny_answer_gguf, tmp_pa
     stat = model.stat()
     os.utime(model, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # a new version of it
     assert not guard_model_file(model).cached
+
+
+def test_a_model_that_does_not_fit_is_refused_before_llama_cpp_starts(
+    tiny_answer_gguf, tmp_path, monkeypatch
+):
+    """The planner needs only the header: a refused plan never starts the child check."""
+    model = tmp_path / "fresh.gguf"  # a version of the file no verdict is cached for
+    model.write_bytes(tiny_answer_gguf.read_bytes())
+    forget_memory()
+
+    def no_child(*args, **kwargs):
+        raise AssertionError("llama.cpp's check ran for a model the planner refuses")
+
+    monkeypatch.setattr(guard_module, "run_probe", no_child)
+    tiny = HardwareInfo(ram_total=64 * 2**20, ram_available=2**20, physical_cores=2,
+                        logical_cores=2)  # fmt: skip
+    with pytest.raises(InsufficientMemoryError):
+        ChatEngine.load(model, LoadOptions(n_ctx=2048, n_threads=1), tiny)
 
 
 def test_checks_without_the_child_process(tiny_answer_gguf):
