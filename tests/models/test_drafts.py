@@ -8,7 +8,7 @@ import json
 import pytest
 
 from app.cli.models import main
-from app.models import ModelRegistry
+from app.models import LoadSettings, ModelRegistry
 from app.models.catalogue import CatalogueError, default_catalogue_path, load_catalogue
 from app.models.drafts import draft_to_offer, installed_as
 from tests.models.helpers import DRAFT_FILE, DRAFT_REPO, write_draft_catalogue
@@ -99,3 +99,14 @@ def test_a_name_the_catalogue_does_not_know_is_explained(draft_hub, capsys):
     assert main(["download", "no-such-model"]) == 1
     err = capsys.readouterr().err
     assert "'no-such-model' is not in the catalogue" in err and "try:" in err
+
+
+def test_load_settings_carry_the_speculation_choice_to_the_engine():
+    assert LoadSettings.from_dict({"n_ctx": 2048}).draft == "lookup"  # settings saved before
+    for draft, path in (("lookup", None), ("none", None), ("/m/draft.gguf", "/m/draft.gguf")):
+        settings = LoadSettings.from_dict(LoadSettings(draft=draft).to_dict())
+        assert (settings.draft, settings.draft_path) == (draft, path)
+        assert settings.to_load_options().draft == draft
+    for bad in ("", "  ", None):
+        with pytest.raises(ValueError, match="draft must be"):
+            LoadSettings(draft=bad)

@@ -266,7 +266,7 @@ def test_models_page_by_keyboard_and_back(make_model_window, tiny_answer_gguf, q
     assert page.table.hasFocus() and page.selected().name == "tiny"
 
     order = []
-    for _ in range(5):
+    for _ in range(6):
         qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
         focused = QApplication.focusWidget()
         order.append(focused.accessibleName() or focused.text())
@@ -275,6 +275,7 @@ def test_models_page_by_keyboard_and_back(make_model_window, tiny_answer_gguf, q
         "Layers on the GPU",
         "KV cache type",
         "Threads",
+        "Speculative decoding",
         "Load",
     ]
     qtbot.keyClick(page.loadButton, Qt.Key.Key_Space)

@@ -34,7 +34,8 @@ BUBBLE_MAX_FRACTION = 0.8
 
 
 def format_stats(stats: dict | None) -> str:
-    """One muted line about a finished reply: tokens, speed, and why it stopped early."""
+    """One muted line about a finished reply: tokens, speed, drafts accepted, and why it
+    stopped early."""
     if not stats:
         return ""
     parts = []
@@ -44,6 +45,9 @@ def format_stats(stats: dict | None) -> str:
     speed = stats.get("tokens_per_s")
     if speed:
         parts.append(f"{speed:.1f} tok/s")
+    drafted = stats.get("drafted_tokens")
+    if drafted:  # speculative decoding (the CLI's wording)
+        parts.append(f"{stats.get('accepted_tokens') or 0}/{drafted} drafted accepted")
     if stats.get("stop_reason") == "length":
         parts.append("stopped at the max-tokens limit")
     if stats.get("stop_reason") == "context_full":

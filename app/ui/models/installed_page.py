@@ -1,6 +1,8 @@
 """Installed models: a table (name, size, quant, context, location, which one is loaded) and,
 for the selected model, its load settings with the memory planner's verdict, plus Load,
-Verify, Reveal in the file manager and Delete (with confirmation).
+Verify, Reveal in the file manager and Delete (with confirmation). Speculative decoding is one
+of the load settings, and a catalogue model's draft model is offered for download beside it
+(draft_panel.py).
 
 Standalone widget: it needs a ModelRegistry; ``loadRequested(name, LoadSettings)`` asks the
 main window to load a model and ``set_loaded(name)`` tells the page which one is loaded.
@@ -32,13 +34,16 @@ from PySide6.QtWidgets import (
 
 from app.engine import EngineError, HardwareInfo, plan_memory, read_model_facts
 from app.errors import UserFacingError
-from app.models import InstalledModel, LoadSettings, ModelRegistry, verify_model
+from app.models import InstalledModel, LoadSettings, ModelRegistry, load_catalogue, verify_model
+from app.models.catalogue import Catalogue
 from app.models.install import disk_usage_summary
 from app.sizes import format_bytes
 from app.ui.common.hardware_probe import CHECKING_TEXT, HardwareProbe, as_probe
 from app.ui.common.jobs import Job, JobLane
 from app.ui.common.notices import NoticeBar, NoticeBridge, guarded
 
+from .download_queue import DownloadQueue
+from .draft_panel import DraftOffer, SpeculationField
 from .installed_table import COLUMNS, InstalledModelsModel, reveal_in_file_manager
 
 KV_TYPES = ("f16", "q8_0", "q4_0")
@@ -62,11 +67,16 @@ class InstalledModelsPage(QWidget):
         registry: ModelRegistry,
         *,
         hardware: HardwareInfo | HardwareProbe | None = None,
+        downloads: DownloadQueue | None = None,
+        catalogue: Catalogue | None = None,
         parent: QWidget | None = None,
     ) -> None:
         """``hardware``: a described machine, a (shared) HardwareProbe, or None to probe this
-        computer in the background."""
+        computer in the background. ``downloads``: the shared queue that fetches draft models
+        (none offered without it)."""
         super().__init__(parent)
+        self.downloads = downloads
+        self.catalogue = catalogue
         self.setObjectName("ModelsPage")
         self.registry = registry
         self.probe = as_probe(hardware, self)
@@ -134,16 +144,27 @@ class InstalledModelsPage(QWidget):
         self.threadsSpin.setSpecialValueText("Auto")
         self.threadsSpin.setAccessibleName("Threads")
         form.addRow("Threads", self.threadsSpin)
+        self.draftCombo = SpeculationField(self.plans, self.notices)
+        form.addRow("Speculative decoding", self.draftCombo)
         self.planLabel = QLabel()
         self.planLabel.setWordWrap(True)
         self.planLabel.setAccessibleName("Memory plan")
         form.addRow("Plan", self.planLabel)
+        self.draftOffer: DraftOffer | None = None
+        if self.downloads is not None:
+            catalogue = self.catalogue or load_catalogue()
+            self.draftOffer = DraftOffer(catalogue, self.downloads, self.notices, self)
+            self.draftOffer.installed.connect(self._on_draft_installed)
+            form.addRow(self.draftOffer)
         for spin in (self.ctxSpin, self.gpuSpin, self.threadsSpin):
             spin.valueChanged.connect(self._schedule_plan)
         self.kvCombo.currentIndexChanged.connect(self._schedule_plan)
+        self.draftCombo.currentIndexChanged.connect(self._schedule_plan)
         for field in (self.ctxSpin, self.gpuSpin, self.kvCombo, self.threadsSpin):
             field.setMinimumWidth(180)
             field.setMaximumWidth(260)
+        self.draftCombo.setMinimumWidth(180)
+        self.draftCombo.setMaximumWidth(420)  # "Draft model: NAME (SIZE)"
         form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
 
         buttons = QHBoxLayout()
@@ -219,6 +240,7 @@ class InstalledModelsPage(QWidget):
             n_gpu_layers=None if self.gpuSpin.value() < 0 else self.gpuSpin.value(),
             kv_cache_type=self.kvCombo.currentText(),
             n_threads=self.threadsSpin.value() or None,
+            draft=self.draftCombo.value(),
         )
 
     @Slot()
@@ -295,6 +317,8 @@ class InstalledModelsPage(QWidget):
 
     def _show(self, model: InstalledModel | None) -> None:
         self.details.setEnabled(model is not None)
+        if self.draftOffer is not None:
+            self.draftOffer.show_for(model, self.table_model.models)
         if model is None:
             self.infoLabel.setText("No model installed.")
             self.planLabel.clear()
@@ -320,6 +344,7 @@ class InstalledModelsPage(QWidget):
         self.kvCombo.setCurrentText(s.kv_cache_type)
         self.kvCombo.blockSignals(False)
         self.ctxSpin.setMaximum(max(model.context_length, s.n_ctx or 0))
+        self.draftCombo.set_model(model, self.table_model.models)
         self.loadButton.setEnabled(model.exists)
         self.revealButton.setEnabled(model.exists)
         self.verifyButton.setEnabled(model.exists)
@@ -344,9 +369,13 @@ class InstalledModelsPage(QWidget):
         settings = self.current_settings()
         hardware, cache = self.hardware, self._facts
 
+        def facts_of(path: str):
+            cache[path] = cache.get(path) or read_model_facts(path)
+            return cache[path]
+
         def work(job: Job):
-            facts = cache.get(model.path) or read_model_facts(model.path)
-            cache[model.path] = facts
+            facts = facts_of(model.path)
+            draft = settings.draft_path
             try:
                 return plan_memory(
                     facts,
@@ -354,6 +383,7 @@ class InstalledModelsPage(QWidget):
                     n_ctx=settings.n_ctx,
                     kv_cache_type=settings.kv_cache_type,
                     n_gpu_layers=settings.n_gpu_layers,
+                    draft=facts_of(draft) if draft and os.path.isfile(draft) else None,
                 )
             except EngineError as exc:  # a refusal is an answer, not a failure
                 return exc
@@ -389,6 +419,10 @@ class InstalledModelsPage(QWidget):
         self.planLabel.setText(error.text())  # an expected one is the plan's answer
         if not error.expected:
             self.notices.report(error, "planning memory")
+
+    @Slot(str)
+    def _on_draft_installed(self, name: str) -> None:
+        self.refresh()  # the new draft joins the Speculative decoding choices
 
     # -- actions -------------------------------------------------------------------------------
     @Slot()

@@ -56,6 +56,7 @@ def load_options_from(settings: AppSettings, model: LoadSettings | None = None) 
         ),
         n_threads=pick(model.n_threads, settings.threads),
         for_gui=True,
+        draft=model.draft,
     )
 
 

@@ -132,7 +132,13 @@ class ModelPagesController(QObject):
     def show_models(self, loaded: str | None) -> None:
         """Show the installed models (``loaded`` marked and selected), focus on the list."""
         if self.models is None:
-            self.models = InstalledModelsPage(self.registry, hardware=self.probe, parent=self.stack)
+            self.models = InstalledModelsPage(
+                self.registry,
+                hardware=self.probe,
+                downloads=self.download_queue(),
+                catalogue=self.catalogue,
+                parent=self.stack,
+            )
             self.models.loadRequested.connect(self._on_models_load)
             self.models_page = self._embed(self.models, "Models")
             shortcut = f" ({self.get_model_shortcut})" if self.get_model_shortcut else ""
