@@ -27,7 +27,7 @@ from .context_fit import fit_conversation
 from .context_shift import apply_shift, common_prefix, plan_shift
 from .detokenizer import IncrementalDetokenizer
 from .draft_model import DraftModel, check_draft_file, load_draft
-from .errors import ModelLoadError
+from .errors import ModelFileError, ModelLoadError
 from .events import ContextNotice, TextDelta, TurnFinished, TurnResult, TurnStats
 from .hardware import HardwareInfo, probe_hardware
 from .llama_calls import (
@@ -38,9 +38,10 @@ from .llama_calls import (
 )
 from .llama_loader import load_llama, rope_overrides  # noqa: F401 - rope_overrides re-exported
 from .llama_log import LoadReport
-from .load_guard import guard_model_file, probe_checked_file, stop_poll
+from .load_guard import GuardResult, guard_model_file, probe_checked_file, stop_poll
 from .load_progress import ProgressFn
 from .model_facts import ModelFacts
+from .model_file_watch import ModelFileWatch
 from .planner import MemoryPlan, plan_memory
 from .reasoning import CLOSE, ReasoningParser
 from .sampling import SamplingParams, enforce_reasoning_rules, preset_for
@@ -82,8 +83,11 @@ class ChatEngine:
         hardware: HardwareInfo,
         load_report: LoadReport,
         draft_model: DraftModel | None = None,
+        watches: Sequence[ModelFileWatch] = (),
     ) -> None:
         self.llama = llama
+        # The files whose weights are mapped: checked before anything reads them.
+        self._watches = list(watches)
         self.draft_model = draft_model
         self.facts = facts
         self.plan = plan
@@ -119,12 +123,31 @@ class ChatEngine:
         (once per file version) and load them (raises EngineError subclasses:
         DamagedModelError, ModelCrashError, ... with llama.cpp's last words)."""
         options = options or LoadOptions()
-        should_stop = stop_poll(options.progress)
         checked = guard_model_file(path, probe=False)
-        facts = checked.facts
         draft_checked = None
         if options.draft not in DRAFT_MODES:
-            draft_checked = check_draft_file(options.draft, facts)
+            draft_checked = check_draft_file(options.draft, checked.facts)
+        # From here on the file versions checked must be the ones loaded and then used.
+        watches = [_watch(checked.facts.path)]
+        try:
+            if draft_checked is not None:
+                watches.append(_watch(draft_checked.facts.path))
+            return cls._load_checked(checked, draft_checked, options, hardware, watches)
+        except BaseException:
+            _close_all(watches)
+            raise
+
+    @classmethod
+    def _load_checked(
+        cls,
+        checked: GuardResult,
+        draft_checked: GuardResult | None,
+        options: LoadOptions,
+        hardware: HardwareInfo | None,
+        watches: list[ModelFileWatch],
+    ) -> ChatEngine:
+        """``load`` once the Python checks passed: plan, llama.cpp's checks, the load."""
+        facts = checked.facts
         hardware = hardware or probe_hardware()
         plan = plan_memory(
             facts,
@@ -134,6 +157,7 @@ class ChatEngine:
             n_gpu_layers=options.n_gpu_layers,
             draft=draft_checked.facts if draft_checked is not None else None,
         )
+        should_stop = stop_poll(options.progress)
         guard = probe_checked_file(checked, should_stop=should_stop)
         draft_facts = None
         if draft_checked is not None:
@@ -147,7 +171,9 @@ class ChatEngine:
         try:
             if draft_facts is not None:
                 draft = load_draft(draft_facts, plan, threads, options.seed, facts.n_vocab)
-            engine = cls(llama, facts, plan, threads, hardware, report, draft)
+            for watch in watches:
+                watch.check_still_named()
+            engine = cls(llama, facts, plan, threads, hardware, report, draft, watches)
         except BaseException:
             if draft is not None:
                 draft.close()
@@ -167,6 +193,7 @@ class ChatEngine:
             if self.llama is not None:
                 self.llama.close()
                 self.llama = None
+            _close_all(self._watches)
 
     @property
     def n_ctx(self) -> int:
@@ -197,7 +224,14 @@ class ChatEngine:
     def count_prompt_tokens(self, messages: Sequence[dict]) -> int:
         """Tokens the prompt for ``messages`` takes (for the context meter)."""
         with self._lock:
+            self.check_model_files()
             return len(self.tokenize_prompt(self.render(messages).text))
+
+    def check_model_files(self) -> None:
+        """Raise ModelFileChangedError if a loaded model's file (or the draft model's) was
+        truncated or rewritten on disk since the load (model_file_watch.py)."""
+        for watch in self._watches:
+            watch.check()
 
     def reset_cache(self) -> None:
         """Forget the KV cache (the next turn evaluates its whole prompt)."""
@@ -255,6 +289,7 @@ class ChatEngine:
             with self._lock:
                 if self.llama is None:
                     raise ModelLoadError("The model was closed", "load it again")
+                self.check_model_files()  # before llama.cpp reads the mapped weights
                 try:
                     yield from self._turn(messages, params, cancel, notes)
                 except (RuntimeError, ValueError) as exc:
@@ -350,6 +385,7 @@ class ChatEngine:
             if cancel.is_set():
                 stop_reason = "cancelled"
                 break
+            self.check_model_files()  # a file changed mid-reply: stop before the next token
             if n_out >= max_tokens:
                 stop_reason = "length"
                 break
@@ -483,6 +519,19 @@ def _thinking_budget(params: SamplingParams, max_tokens: int, reasoning: bool) -
     if params.thinking_budget is not None:
         return max(0, min(params.thinking_budget, auto))
     return auto
+
+
+def _watch(path: str | Path) -> ModelFileWatch:
+    """A watch on a model file about to be loaded (ModelFileError if it cannot be opened)."""
+    try:
+        return ModelFileWatch(path)
+    except OSError as exc:
+        raise ModelFileError(f"Cannot read {path}: {exc.strerror}", "check the file") from exc
+
+
+def _close_all(watches: Sequence[ModelFileWatch]) -> None:
+    for watch in watches:
+        watch.close()
 
 
 class _AnySet:

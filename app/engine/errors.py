@@ -13,6 +13,11 @@ class ModelFileError(EngineError):
     """The model file is missing, unreadable or not a GGUF llama.cpp can use."""
 
 
+class ModelFileChangedError(ModelFileError):
+    """The loaded model's file was truncated or rewritten on disk: its memory-mapped weights
+    can no longer be trusted (or read at all), so no turn runs on them."""
+
+
 class InsufficientMemoryError(EngineError):
     """The memory planner refuses: the model does not fit. ``actions`` say what would, as data:
     ``Action("load", "Load with 8K context", {"n_ctx": 8192})`` (``kv_cache_type`` too where a

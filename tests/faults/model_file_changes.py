@@ -5,7 +5,9 @@
 Each child loads a copy of the tiny model with the engine, answers once, changes the file,
 then answers again. Kinds: deleted; replaced by rename (how downloads and most tools replace
 a file); overwritten in place with another model of the same size (``cp other model.gguf``);
-truncated in place (a copy or download into the same file, caught half-way)."""
+truncated in place (a copy or download into the same file, caught half-way). The first two
+answer from the mapped file; the last two are refused with a message (the engine compares the
+file with the one it loaded before each turn: model_file_watch.py)."""
 
 from __future__ import annotations
 
@@ -45,7 +47,8 @@ except UserFacingError as exc:
 KINDS = ("deleted", "renamed-over", "overwritten-in-place", "truncated")
 
 
-def run_once(model: Path, other: Path, kind: str, work: Path) -> str:
+def run_once(model: Path, other: Path, kind: str, work: Path, with_message: bool = False) -> str:
+    """The outcome of one child; ``with_message`` adds a refusal's message to it."""
     path, spare = work / "model.gguf", work / "other.gguf"
     shutil.copy(model, path)
     shutil.copy(other, spare)
@@ -63,7 +66,8 @@ def run_once(model: Path, other: Path, kind: str, work: Path) -> str:
     if done.stdout.startswith("answer: "):
         return "answered " + done.stdout.split(": ", 1)[1].strip()
     if done.stdout.startswith("message: "):
-        return "refused with a message"
+        message = done.stdout.split(": ", 1)[1].strip()
+        return "refused with a message" + (f": {message}" if with_message else "")
     return f"exit {done.returncode}"
 
 
