@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
-from app.models import ModelRegistry, hypothetical_hardware, import_gguf
+from app.models import LoadSettings, ModelRegistry, hypothetical_hardware, import_gguf
 from app.paths import app_paths
 from app.settings import AppSettings
 from app.ui.chat.message_widget import format_stats
@@ -25,6 +25,17 @@ def registry(tiny_answer_gguf, tiny_loop_gguf):
     import_gguf(registry, tiny_answer_gguf, name="tiny")
     import_gguf(registry, tiny_loop_gguf, name="tiny-draft")
     return registry
+
+
+def swapped_vocab_gguf(monkeypatch, folder):
+    """A tiny model whose token list swaps two tokens: another vocabulary, the same size."""
+
+    def swap(tokens):
+        a, b = tokens.index("Paris"), tokens.index("hmm")
+        tokens[a], tokens[b] = tokens[b], tokens[a]
+        return tokens
+
+    return _tiny_with_tokens(monkeypatch, folder / "swapped.gguf", swap)
 
 
 def make_page(qtbot, registry, **kwargs) -> InstalledModelsPage:
@@ -77,12 +88,7 @@ def test_prompt_lookup_is_the_default_and_each_choice_reaches_the_load_options(q
 def test_a_draft_of_another_vocabulary_is_refused_with_a_notice(
     qtbot, registry, tmp_path, monkeypatch
 ):
-    def swap(tokens):
-        a, b = tokens.index("Paris"), tokens.index("hmm")
-        tokens[a], tokens[b] = tokens[b], tokens[a]
-        return tokens
-
-    other = _tiny_with_tokens(monkeypatch, tmp_path / "swapped.gguf", swap)
+    other = swapped_vocab_gguf(monkeypatch, tmp_path)
     import_gguf(registry, other, name="other-vocab")
     page = make_page(qtbot, registry)
     try:
@@ -120,3 +126,22 @@ def test_the_chosen_draft_model_drafts_the_windows_replies(make_window, registry
     assert reply.stats["draft"] == "model" and reply.stats["drafted_tokens"] > 0
     widget = window.chat_view.last_widget()
     assert "drafted accepted" in widget._stats.text()
+
+
+def test_a_saved_draft_of_another_vocabulary_fails_the_load_with_a_lookup_button(
+    make_window, registry, qtbot, tmp_path, monkeypatch
+):
+    other = swapped_vocab_gguf(monkeypatch, tmp_path)
+    registry.update("tiny", settings=LoadSettings(draft=str(other)))
+    window = make_window(hardware=hypothetical_hardware(16))
+    window.load_installed("tiny")
+    qtbot.waitUntil(lambda: not window.engine.loading, timeout=WAIT_MS)
+    bar = window.notice_bar
+    assert window.engine.model is None and bar.isVisible() and bar.kind == "error"
+    assert "another vocabulary" in bar.text() and "or Prompt lookup" in bar.text()
+    assert "--draft" not in bar.text() and "Traceback" not in bar.text()
+    [button] = [b for b in bar.buttons() if b.text() == "Load with prompt lookup"]
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.engine.model is not None, timeout=WAIT_MS)
+    assert window.registry.get("tiny").settings.draft == "lookup"
+    assert window.registry.get("tiny").settings.n_ctx is None  # nothing else was changed

@@ -1,7 +1,8 @@
 """The main window's model: what to load at start, loading (with progress and Cancel), and what
 the window says when a load ends: the device line, a GPU-unused warning, or the planner's
-refusal with the loads that fit as buttons (its typed "load" actions). A remote endpoint
-(``RemoteConnection``) takes the model's place: connecting is its load."""
+refusal with the loads that fit as buttons (its typed "load" actions), or a draft model of
+another vocabulary with "Load with prompt lookup". A remote endpoint (``RemoteConnection``) takes
+the model's place: connecting is its load."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtWidgets import QFileDialog
 
 from app.engine import LoadOptions
+from app.engine.errors import DraftModelError
 from app.errors import Action, UserFacingError
 from app.models import LoadSettings, ModelsError, adopt_found_models
 from app.remote import RemoteEndpoint
@@ -22,6 +24,7 @@ from app.settings import AppSettings
 from app.ui.chat.engine_session import ModelInfo
 from app.ui.common.jobs import JobLane
 from app.ui.common.notices import CHOOSE_FILE, CHOOSE_MODEL, OPEN_MODELS, guarded
+from app.ui.models.draft_panel import REFUSED_HINT
 
 from .load_feedback import (
     context_label,
@@ -36,6 +39,8 @@ from .remote_connection import CONNECT_SERVER, RemoteConnection
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
+
+LOAD_WITH_LOOKUP = Action("load", "Load with prompt lookup", {"draft": "lookup"})
 
 
 def load_options_from(settings: AppSettings, model: LoadSettings | None = None) -> LoadOptions:
@@ -273,6 +278,10 @@ class ModelLoading(QObject):
         if self.remote_request is not None:
             self.notices.report(error, "connecting to the server", actions=[CONNECT_SERVER])
             return
+        if isinstance(error, DraftModelError):  # the same model loads without the draft
+            refused = DraftModelError(error.message, REFUSED_HINT)
+            self.notices.report(refused, "loading the model", actions=[LOAD_WITH_LOOKUP])
+            return
         # The planner's refusal comes with the loads that fit (buttons: the bridge handles
         # "load" actions); any other failure offers the Models page and another file.
         extra = [OPEN_MODELS] if load_actions(error) else [OPEN_MODELS, CHOOSE_FILE]
@@ -287,12 +296,15 @@ class ModelLoading(QObject):
         self.update_composer()
 
     def load_alternative(self, action: Action) -> None:
-        """Load again with what the planner's "load" ``action`` says fits (saved as the
-        installed model's settings)."""
+        """Load again with what the planner's "load" ``action`` says fits, or with its
+        ``draft`` choice (saved as the installed model's settings)."""
         if self.request is None:
             return
         path, options = self.request
-        changes = {"n_ctx": action.get("n_ctx") or options.n_ctx}
+        if action.get("draft"):
+            changes = {"draft": action.get("draft")}
+        else:
+            changes = {"n_ctx": action.get("n_ctx") or options.n_ctx}
         if action.get("kv_cache_type"):
             changes["kv_cache_type"] = action.get("kv_cache_type")
         installed = self.registry.find_by_path(path)
