@@ -74,6 +74,7 @@ def test_prompt_lookup_is_the_default_and_each_choice_reaches_the_load_options(q
         with qtbot.waitSignal(page.draftCombo.checked, timeout=WAIT_MS) as checked:
             choose(page, "Draft model: tiny-draft")
         assert checked.args == [draft_path, True]
+        qtbot.waitUntil(lambda: "draft model" in page.planLabel.text(), timeout=WAIT_MS)
         with qtbot.waitSignal(page.loadRequested, timeout=WAIT_MS) as sent:
             qtbot.mouseClick(page.loadButton, Qt.MouseButton.LeftButton)
         name, settings = sent.args
