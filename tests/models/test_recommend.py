@@ -103,7 +103,9 @@ def test_recommend_command_as_json(capsys):
         "n_gpu_layers": 0,
         "kv_cache_type": "f16",
         "n_threads": None,
+        "draft": "lookup",
     }
+    assert data["draft"]["id"] == "qwen2.5-0.5b-instruct-q4_k_m"
     assert len(data["options"]) == len(load_catalogue().entries)
 
 
