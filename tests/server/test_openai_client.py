@@ -32,7 +32,7 @@ def test_chat_returns_reasoning_beside_the_answer_with_usage_and_timings(serve, 
     timings = reply.model_extra["timings"]
     assert timings["predicted_n"] == 8 and timings["predicted_ms"] > 0
     assert reply.model_extra["qwq_desktop"]["stop_reason"] == "eos"
-    (record,) = served.finished()
+    (record,) = served.wait_finished(1)  # the record ends just after the body is sent
     assert record.status == 200 and record.completion_tokens == 8 and not record.stream
 
 

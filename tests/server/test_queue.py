@@ -124,6 +124,7 @@ def test_a_client_leaving_the_queue_frees_its_place(serve, loop_engine):
         with pytest.raises(httpx2.ReadTimeout):
             httpx2.post(served.url + "/chat/completions", json=LONG, timeout=0.5)
         wait_until(lambda: served.server.waiting == 0)
+        wait_until(lambda: any(r.status == 499 for r in served.finished()))
         left = [r for r in served.finished() if r.status == 499]
         assert left and left[0].completion_tokens is None  # it never ran
     finally:
