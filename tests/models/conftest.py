@@ -8,21 +8,13 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before any Qt import (G
 
 import pytest  # noqa: E402
 
-from tests.fixtures.fake_hub import FakeHub, isolate_from_hub  # noqa: E402
+from tests.fixtures.fake_hub import fake_hub, isolate_from_hub  # noqa: E402, F401 (a fixture)
 
 
 @pytest.fixture(autouse=True)
 def hub_environment(monkeypatch, tmp_path):
     """No test may reach the real Hub or see the developer's saved token."""
     isolate_from_hub(monkeypatch, tmp_path, "http://127.0.0.1:9")  # discard port
-
-
-@pytest.fixture
-def fake_hub(monkeypatch):
-    """A running FakeHub with ``HF_ENDPOINT`` pointing at it."""
-    with FakeHub() as hub:
-        monkeypatch.setenv("HF_ENDPOINT", hub.endpoint)
-        yield hub
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import keyring  # noqa: E402
 import pytest  # noqa: E402
 from keyring.backends import fail  # noqa: E402
 
-from tests.fixtures.fake_hub import FakeHub, isolate_from_hub  # noqa: E402
+from tests.fixtures.fake_hub import fake_hub, isolate_from_hub  # noqa: E402, F401 (a fixture)
 from tests.fixtures.memory_keyring import memory_keyring  # noqa: E402, F401 (a fixture)
 
 
@@ -18,14 +18,6 @@ from tests.fixtures.memory_keyring import memory_keyring  # noqa: E402, F401 (a 
 def hub_environment(monkeypatch, tmp_path):
     """No test may reach the real Hub or see the developer's saved token."""
     isolate_from_hub(monkeypatch, tmp_path)
-
-
-@pytest.fixture
-def fake_hub(monkeypatch):
-    """A running FakeHub with ``HF_ENDPOINT`` pointing at it."""
-    with FakeHub() as hub:
-        monkeypatch.setenv("HF_ENDPOINT", hub.endpoint)
-        yield hub
 
 
 @pytest.fixture
