@@ -52,6 +52,7 @@ from .checkpoint import (
 )
 from .errors import InsufficientDiskError, ModelRepoError
 from .run_control import RunCancelled
+from .sizes import format_bytes
 from .vocab import build_vocab
 
 OUT_TYPES = {
@@ -218,7 +219,7 @@ def check_disk_space(folder: Path, needed: int) -> None:
     free = shutil.disk_usage(folder).free
     if free < needed * 1.01:
         raise InsufficientDiskError(
-            f"{folder} has {free / 1e9:.1f} GB free but the output needs {needed / 1e9:.1f} GB",
+            f"{folder} has {format_bytes(free)} free but the output needs {format_bytes(needed)}",
             "Free some space or write the output to another disk with -o.",
         )
 

@@ -34,6 +34,7 @@ from .hub import DownloadCancelled, RepoSnapshot, download_files, list_repo_file
 from .quantizer import quantize
 from .reporting import NullReporter, Reporter, download_callback, progress_callback
 from .run_control import CancelToken, RunCancelled, folder_lock, sweep_partials
+from .sizes import format_bytes
 from .validation import validate
 
 STATE_NAME = "qwq-quantize-state.json"
@@ -177,8 +178,8 @@ class _Run:
         needed = result.estimate.disk_needed(self.done)
         if needed > result.estimate.free_bytes:
             raise InsufficientDiskError(
-                f"{plan.work_dir} has {result.estimate.free_bytes / 1e9:.1f} GB free but the run "
-                f"still writes about {needed / 1e9:.1f} GB",
+                f"{plan.work_dir} has {format_bytes(result.estimate.free_bytes)} free but the "
+                f"run still writes about {format_bytes(needed)}",
                 "Free some space or choose another --dir.",
             )
 

@@ -118,6 +118,7 @@ def test_converting_onto_a_full_disk(small_disk, tmp_path):
     assert done.returncode == 2, done.stderr[-2000:]
     assert "Traceback" not in done.stderr + done.stdout
     assert "error" in done.stderr.lower() and "space" in done.stderr.lower()
+    assert " kB" in done.stderr and "0.0 GB" not in done.stderr  # sizes a person can compare
     assert sorted(p.name for p in disk.iterdir()) == []  # no partial output
     roomy = tmp_path / "roomy.gguf"
     again = run_app([*args[:-1], str(roomy)], tmp_path / "home")
