@@ -19,7 +19,7 @@ from app.sizes import format_bytes
 
 from .errors import ModelFileChangedError
 
-_HINT = "load it again (File → Models…)"
+_HINT = "load the model again once the file is whole"
 
 
 @dataclass(frozen=True)
