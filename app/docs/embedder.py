@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from app.errors import UserFacingError
+
 from .errors import EmbedderError
 
 BGE_QUERY = "Represent this sentence for searching relevant passages: "
@@ -107,6 +109,7 @@ class Embedder:
     ) -> None:
         from llama_cpp import Llama
 
+        from app.engine.model_file_watch import ModelFileWatch
         from quantize.llama_runtime import load_llama_backends
 
         self.path = Path(path)
@@ -118,6 +121,8 @@ class Embedder:
         _guard(self.path)
         load_llama_backends()
         threads = n_threads or default_threads()
+        # The weights are memory-mapped: a file cut short under them would be a SIGBUS.
+        self._watch = ModelFileWatch(self.path)
         try:
             self._llm = Llama(
                 str(self.path),
@@ -130,6 +135,7 @@ class Embedder:
                 verbose=False,
             )
         except (ValueError, RuntimeError, OSError) as exc:
+            self._watch.close()
             raise EmbedderError(
                 f"{self.path.name} cannot be loaded as an embedding model ({exc})",
                 "choose an embedding GGUF (e.g. bge-small-en-v1.5, nomic-embed-text)",
@@ -138,6 +144,7 @@ class Embedder:
 
         if self._llm.pooling_type() == llama_cpp.LLAMA_POOLING_TYPE_NONE:
             self._llm.close()
+            self._watch.close()
             raise EmbedderError(
                 f"{self.path.name} is not an embedding model (it pools no sentence vector)",
                 "choose an embedding GGUF such as bge-small-en-v1.5 or all-MiniLM-L6-v2",
@@ -165,6 +172,10 @@ class Embedder:
                 if self._llm is None:
                     raise EmbedderError("The embedding model was closed", "this is a bug")
                 try:
+                    self._watch.check()
+                except UserFacingError as exc:  # the file changed on disk (ModelFileChangedError)
+                    raise EmbedderError(exc.message, exc.hint) from exc
+                try:
                     out[i] = self._llm.embed(text, normalize=False, truncate=True)
                 except (ValueError, RuntimeError) as exc:
                     raise EmbedderError(
@@ -188,6 +199,7 @@ class Embedder:
             if self._llm is not None:
                 self._llm.close()
                 self._llm = None
+            self._watch.close()
 
     def __enter__(self) -> Embedder:
         return self

@@ -45,3 +45,40 @@ def test_llama_cpp_refusing_an_embedder_is_seen_in_the_check_process(minilm, tmp
         Embedder(odd, n_threads=1)
     assert isinstance(refused.value.__cause__, ModelRefusedError)
     assert "unknown model architecture" in refused.value.message
+
+
+CUT_SHORT = """
+import os, sys
+from app.docs.embedder import Embedder
+from app.docs.errors import EmbedderError
+path = sys.argv[1]
+with Embedder(path, n_threads=1) as embedder:
+    embedder.embed_query("before")
+    os.truncate(path, os.path.getsize(path) // 2)
+    try:
+        embedder.embed_query("after")
+    except EmbedderError as exc:
+        print(exc.message)
+"""
+
+
+def test_an_embedder_file_cut_short_while_loaded_is_refused_not_a_crash(minilm, tmp_path):
+    """The weights are memory-mapped: reading past a truncated file's end is a SIGBUS, so the
+    change is noticed before the next text is embedded (in a child: the old code died)."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    copy = shutil.copy(minilm, tmp_path / "minilm.gguf")
+    root = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, "PYTHONPATH": root}
+    done = subprocess.run(
+        [sys.executable, "-c", CUT_SHORT, str(copy)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "changed on disk while it was loaded" in done.stdout and "cut short" in done.stdout
