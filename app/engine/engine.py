@@ -7,6 +7,7 @@ The KV cache is reused across turns: a follow-up evaluates only tokens past the 
 Decoding is speculative and exact: drafts from prompt lookup or a draft model of the same
 vocabulary (speculative.py, draft_model.py). A llama.cpp failure mid-turn is a TurnError
 (turn_errors.py).
+Loading (checks, memory plan, llama.cpp) is engine_load.py.
 Calls into llama.cpp go through llama-cpp-python's public bindings (llama_calls.py) except the
 few that have none, listed there.
 """
@@ -19,56 +20,36 @@ import threading
 import time
 import weakref
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from .chat_format import RenderedPrompt, formatter_for
 from .context_fit import fit_conversation
 from .context_shift import apply_shift, common_prefix, plan_shift
 from .detokenizer import IncrementalDetokenizer
-from .draft_model import DraftModel, check_draft_file, load_draft
-from .errors import ModelFileError, ModelLoadError
+from .draft_model import DraftModel
+from .engine_load import N_BATCH, LoadOptions, close_all, load_engine
+from .errors import ModelLoadError
 from .events import ContextNotice, TextDelta, TurnFinished, TurnResult, TurnStats
-from .hardware import HardwareInfo, probe_hardware
+from .hardware import HardwareInfo
 from .llama_calls import (
     clear_kv_memory,
     make_abort_callback,
     model_vocab,
     set_abort_callback,
 )
-from .llama_loader import load_llama, rope_overrides  # noqa: F401 - rope_overrides re-exported
+from .llama_loader import rope_overrides  # noqa: F401 - re-exported
 from .llama_log import LoadReport
-from .load_guard import GuardResult, guard_model_file, probe_checked_file, stop_poll
-from .load_progress import ProgressFn
 from .model_facts import ModelFacts
 from .model_file_watch import ModelFileWatch
-from .planner import MemoryPlan, plan_memory
+from .planner import MemoryPlan
 from .reasoning import CLOSE, ReasoningParser
 from .sampling import SamplingParams, enforce_reasoning_rules, preset_for
-from .speculative import DRAFT_MODES, Drafter, Speculator, lookup_draft
+from .speculative import Drafter, Speculator, lookup_draft
 from .stop_strings import StopStringFilter
-from .threads import ThreadPlan, choose_threads
+from .threads import ThreadPlan
 from .turn_errors import raised_by_llama_cpp, turn_error
 
 THINK_CLOSE_INJECTION = "\n</think>\n\n"
-N_BATCH = 512
-
-
-@dataclass
-class LoadOptions:
-    """How to load a model; ``None`` lets the memory planner and thread chooser decide."""
-
-    n_ctx: int | None = None
-    n_gpu_layers: int | None = None
-    kv_cache_type: str = "f16"
-    n_threads: int | None = None
-    for_gui: bool = True
-    seed: int | None = None
-    # Speculative decoding: "lookup" (prompt lookup), "none", or the path of a draft model GGUF
-    # of the same vocabulary.
-    draft: str = "lookup"
-    # Called with the load fraction (0..1) from the loading thread; return False to cancel.
-    progress: ProgressFn | None = None
 
 
 class ChatEngine:
@@ -117,72 +98,9 @@ class ChatEngine:
         options: LoadOptions | None = None,
         hardware: HardwareInfo | None = None,
     ) -> ChatEngine:
-        """Check the file in Python (load_guard: the header; a draft model's vocabulary:
-        DraftModelError), plan memory for both from their headers (InsufficientMemoryError
-        before llama.cpp is started at all), then have llama.cpp check them in a child process
-        (once per file version) and load them (raises EngineError subclasses:
-        DamagedModelError, ModelCrashError, ... with llama.cpp's last words)."""
-        options = options or LoadOptions()
-        checked = guard_model_file(path, probe=False)
-        draft_checked = None
-        if options.draft not in DRAFT_MODES:
-            draft_checked = check_draft_file(options.draft, checked.facts)
-        # From here on the file versions checked must be the ones loaded and then used.
-        watches = [_watch(checked.facts.path)]
-        try:
-            if draft_checked is not None:
-                watches.append(_watch(draft_checked.facts.path))
-            return cls._load_checked(checked, draft_checked, options, hardware, watches)
-        except BaseException:
-            _close_all(watches)
-            raise
-
-    @classmethod
-    def _load_checked(
-        cls,
-        checked: GuardResult,
-        draft_checked: GuardResult | None,
-        options: LoadOptions,
-        hardware: HardwareInfo | None,
-        watches: list[ModelFileWatch],
-    ) -> ChatEngine:
-        """``load`` once the Python checks passed: plan, llama.cpp's checks, the load."""
-        facts = checked.facts
-        hardware = hardware or probe_hardware()
-        plan = plan_memory(
-            facts,
-            hardware,
-            n_ctx=options.n_ctx,
-            kv_cache_type=options.kv_cache_type,
-            n_gpu_layers=options.n_gpu_layers,
-            draft=draft_checked.facts if draft_checked is not None else None,
-        )
-        should_stop = stop_poll(options.progress)
-        guard = probe_checked_file(checked, should_stop=should_stop)
-        draft_facts = None
-        if draft_checked is not None:
-            draft_facts = probe_checked_file(draft_checked, should_stop=should_stop).facts
-        threads = choose_threads(hardware.physical_cores, for_gui=options.for_gui)
-        if options.n_threads:
-            threads = ThreadPlan(options.n_threads, options.n_threads)
-        llama, report = load_llama(facts, plan, threads, options.seed, options.progress, N_BATCH)
-        report.notes += list(guard.notes)
-        draft = None
-        try:
-            if draft_facts is not None:
-                draft = load_draft(draft_facts, plan, threads, options.seed, facts.n_vocab)
-            for watch in watches:
-                watch.check_still_named()
-            engine = cls(llama, facts, plan, threads, hardware, report, draft, watches)
-        except BaseException:
-            if draft is not None:
-                draft.close()
-            llama.close()
-            raise
-        if options.draft == "none":
-            engine.draft_mode = "none"
-        report.notes += engine.formatter.notes  # e.g. a damaged template replaced by ChatML
-        return engine
+        """Load ``path`` (and a draft model) after its checks and memory plan; raises the
+        EngineError subclasses listed in engine_load.load_engine."""
+        return load_engine(cls, path, options, hardware)
 
     def close(self) -> None:
         """Free the model (idempotent)."""
@@ -193,7 +111,7 @@ class ChatEngine:
             if self.llama is not None:
                 self.llama.close()
                 self.llama = None
-            _close_all(self._watches)
+            close_all(self._watches)
 
     @property
     def n_ctx(self) -> int:
@@ -519,19 +437,6 @@ def _thinking_budget(params: SamplingParams, max_tokens: int, reasoning: bool) -
     if params.thinking_budget is not None:
         return max(0, min(params.thinking_budget, auto))
     return auto
-
-
-def _watch(path: str | Path) -> ModelFileWatch:
-    """A watch on a model file about to be loaded (ModelFileError if it cannot be opened)."""
-    try:
-        return ModelFileWatch(path)
-    except OSError as exc:
-        raise ModelFileError(f"Cannot read {path}: {exc.strerror}", "check the file") from exc
-
-
-def _close_all(watches: Sequence[ModelFileWatch]) -> None:
-    for watch in watches:
-        watch.close()
 
 
 class _AnySet:

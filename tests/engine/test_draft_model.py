@@ -137,7 +137,7 @@ def _refuse_loading(monkeypatch):
     def no_load(*_args, **_kw):
         raise AssertionError("a model was loaded before the vocabularies were compared")
 
-    monkeypatch.setattr("app.engine.engine.load_llama", no_load)
+    monkeypatch.setattr("app.engine.engine_load.load_llama", no_load)
     monkeypatch.setattr("app.engine.draft_model.load_llama", no_load)
 
 

@@ -9,8 +9,7 @@ import os
 import pytest
 
 from app.cli import main as cli_main
-from app.engine import ThreadPlan, choose_threads
-from app.engine import engine as engine_module
+from app.engine import ThreadPlan, choose_threads, engine_load
 
 
 @pytest.mark.parametrize(
@@ -35,7 +34,7 @@ def test_terminal_chat_uses_every_core_by_default(tiny_answer_gguf, monkeypatch,
         chosen.append((cores, for_gui, plan))
         return plan
 
-    monkeypatch.setattr(engine_module, "choose_threads", spy)
+    monkeypatch.setattr(engine_load, "choose_threads", spy)
     args = ["chat", "--model", str(tiny_answer_gguf), "--prompt", "Capital?", "--json"]
     assert cli_main(args) == 0
     assert json.loads(capsys.readouterr().out)["answer"] == "Paris"

@@ -11,8 +11,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from app.engine import ChatEngine, InsufficientMemoryError, LoadOptions
-from app.engine import engine as engine_module
+from app.engine import ChatEngine, InsufficientMemoryError, LoadOptions, engine_load
 from app.engine.hardware import HardwareInfo
 from tests.faults.conftest import run_app
 
@@ -33,7 +32,7 @@ def test_the_planner_refuses_before_llama_cpp_loads(gemma_gguf, monkeypatch):
     def must_not_load(*args, **kwargs):
         raise AssertionError("llama.cpp was asked to load a model that does not fit")
 
-    monkeypatch.setattr(engine_module, "load_llama", must_not_load)
+    monkeypatch.setattr(engine_load, "load_llama", must_not_load)
     small = HardwareInfo(
         ram_total=4096 * MiB, ram_available=(768 + 1100) * MiB, physical_cores=2, logical_cores=2
     )
