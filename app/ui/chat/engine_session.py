@@ -45,6 +45,8 @@ from app.server.gate import EngineGate, GateCancelled
 from app.store import ConversationStore, MessageNotFoundError, StoreError, StreamingSaver
 from app.ui.common.jobs import Job, JobLane
 
+from .grounding import docs_stats, ground
+
 log = logging.getLogger(__name__)
 
 EMIT_INTERVAL_S = 0.016
@@ -390,14 +392,14 @@ class EngineSession(QObject):
         try:
             with self.gate.hold(job.cancel, who="a chat in the app"):
                 if grounding is not None:
-                    messages, context = _ground(engine, messages, params, grounding)
+                    messages, context = ground(engine, messages, params, grounding)
                     yield context
                 result = yield from self._stream(engine, messages, params, job, saver, timing)
         except GateCancelled:  # stopped while an API request had the model
-            self._finish_quietly(saver, "cancelled", _docs_stats(timing.add_to({}), context))
+            self._finish_quietly(saver, "cancelled", docs_stats(timing.add_to({}), context))
             return None, {}
         except GeneratorExit:  # stopped between two items: what was generated is saved
-            self._finish_quietly(saver, "cancelled", _docs_stats(timing.add_to({}), context))
+            self._finish_quietly(saver, "cancelled", docs_stats(timing.add_to({}), context))
             raise
         except Exception as exc:
             error = as_user_error(exc, "generating the reply")
@@ -406,7 +408,7 @@ class EngineSession(QObject):
             raise error from exc
         stats = result.stats.to_dict() if result is not None else {}
         stats["model"] = engine.facts.name
-        stats = _docs_stats(timing.add_to(stats), context)
+        stats = docs_stats(timing.add_to(stats), context)
         cancelled = job.aborting or stats.get("stop_reason") == "cancelled"
         saver.finish("cancelled" if cancelled else "complete", stats)  # its failure is the error
         return result, stats
@@ -478,42 +480,10 @@ def _model_info(engine, path: str, started: float, **more: Any) -> ModelInfo:
     )
 
 
-def _ground(engine, messages: list[dict], params: Any, grounding: tuple) -> tuple[list, Any]:
-    """The turn's messages grounded in the attached collections, and the context (engine
-    thread: searching embeds the question and reads the index)."""
-    from app.docs.answer import (
-        DEFAULT_ANSWER_TOKENS,
-        context_budget,
-        grounded_messages,
-        history_tokens,
-        prepare_context,
-    )
-
-    library, names = grounding
-    history, question = messages[:-1], str(messages[-1]["content"])
-    answer = getattr(params, "max_tokens", None) or DEFAULT_ANSWER_TOKENS
-    n_ctx = getattr(engine, "grounding_ctx", None) or engine.n_ctx  # remote: maybe assumed
-    budget = context_budget(n_ctx, history_tokens(history), answer)
-    context = prepare_context(library, list(names), question, budget)
-    return grounded_messages(history, context), context
-
-
 def _partial_stats(exc: Exception, engine, timing: _Timing, context: Any) -> dict:
     """The stats of the part received before a remote failure (``error.partial``), else {}."""
     partial = getattr(exc, "partial", None)
     if partial is None:
         return {}
     stats = {**partial.stats.to_dict(), "model": engine.facts.name, "partial": True}
-    return _docs_stats(timing.add_to(stats), context)
-
-
-def _docs_stats(stats: dict, context: Any) -> dict:
-    """``stats`` with the context's numbered sources, or the notice that nothing matched."""
-    if context is None:
-        return stats
-    from app.docs.answer import with_sources
-
-    stats = with_sources(stats, context) or stats
-    if context.notice:
-        stats["docs_notice"] = context.notice
-    return stats
+    return docs_stats(timing.add_to(stats), context)
