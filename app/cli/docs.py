@@ -18,7 +18,7 @@ from pathlib import Path
 from app.docs import events as ev
 from app.docs.errors import CollectionNotFoundError, EmbedderMismatchError
 from app.docs.fusion import METHODS
-from app.docs.installed import installed_embedder
+from app.docs.installed import embedder_to_offer, installed_embedder
 from app.docs.library import DocsLibrary
 from app.errors import UserFacingError
 from app.paths import app_paths
@@ -129,8 +129,22 @@ def cmd_add(args: argparse.Namespace) -> int:
                     collection.set_embedder(wanted.info)  # refused once files are indexed
         else:
             collection = library.create(args.collection, args.embedder or installed_embedder())
+            if collection.embedder_info is None:
+                _hint_embedder()
         collection.add(args.paths)
         return _index(library, collection.name)
+
+
+def _hint_embedder() -> None:
+    """One stderr line naming the command that gets the catalogue's embedder, when it is not
+    installed (new collections use it once it is)."""
+    offer = embedder_to_offer()
+    if offer is not None:
+        print(
+            f"Keyword search only: for search by meaning, run `qwq-desktop models download "
+            f"{offer.id}` ({offer.approx_size_bytes // 1_000_000} MB); new collections use it.",
+            file=sys.stderr,
+        )
 
 
 def cmd_update(args: argparse.Namespace) -> int:

@@ -16,6 +16,7 @@ import json
 import sys
 import time
 
+from app.docs.catalogue import find_embedder_entry
 from app.engine import probe_hardware
 from app.errors import UserFacingError, as_user_error
 from app.models.catalogue import load_catalogue
@@ -65,7 +66,9 @@ def add_models_parser(subparsers: argparse._SubParsersAction) -> argparse.Argume
 
     p = sub.add_parser("download", help="download a GGUF file from the Hub, verified by sha256")
     p.add_argument(
-        "repo", help="repository, e.g. Qwen/QwQ-32B-GGUF, or a catalogue id such as qwq-32b"
+        "repo",
+        help="repository, e.g. Qwen/QwQ-32B-GGUF, or a catalogue id such as qwq-32b (or the "
+        "embedding model bge-small-en-v1.5-f16)",
     )
     p.add_argument(
         "file", nargs="?", help="file in the repository, e.g. qwq-32b-q4_k_m.gguf (not with an id)"
@@ -164,8 +167,9 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_download(args: argparse.Namespace) -> int:
     catalogue = load_catalogue()
     repo, file = args.repo, args.file
+    sha256 = args.sha256
     if file is None:
-        entry = catalogue.resolve(repo)
+        entry = catalogue.resolve(repo) or find_embedder_entry(repo)
         if entry is None:
             raise ModelsError(
                 f"{repo!r} is not in the catalogue; name a repository and a file",
@@ -173,9 +177,10 @@ def cmd_download(args: argparse.Namespace) -> int:
                 "recommend`",
             )
         repo, file = entry.repo_id, entry.filename
+        sha256 = sha256 or entry.sha256
     token = read_token(sys.stdin) if args.token_stdin else None  # None: hub_token()
     registry = ModelRegistry()
-    model = _download(registry, repo, file, args.revision, token, args.sha256)
+    model = _download(registry, repo, file, args.revision, token, sha256)
     if model is None:
         return EXIT_INTERRUPTED
     print(f"Installed {model.name}: {model.path} (sha256 {model.sha256})")

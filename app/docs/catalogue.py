@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
+
+from app.models import catalogue as model_catalogue
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ class EmbedderEntry:
 
 def embedder_entries(path: str | Path | None = None) -> list[EmbedderEntry]:
     """The catalogue's embedders, default first."""
-    source = Path(path) if path else Path(str(resources.files("resources") / "catalogue.json"))
+    source = Path(path) if path else model_catalogue.default_catalogue_path()
     data = json.loads(source.read_text(encoding="utf-8"))
     fields = EmbedderEntry.__dataclass_fields__
     entries = [
@@ -41,3 +42,8 @@ def embedder_entries(path: str | Path | None = None) -> list[EmbedderEntry]:
 def default_embedder_entry(path: str | Path | None = None) -> EmbedderEntry | None:
     entries = embedder_entries(path)
     return entries[0] if entries else None
+
+
+def find_embedder_entry(entry_id: str, path: str | Path | None = None) -> EmbedderEntry | None:
+    """The catalogue embedder with this id (``qwq-desktop models download ID``), or None."""
+    return next((e for e in embedder_entries(path) if e.id == entry_id), None)

@@ -20,3 +20,13 @@ def installed_embedder(paths=None) -> str | None:
         if model.exists and (model.architecture or "").lower() in ENCODERS:
             return model.path
     return None
+
+
+def embedder_to_offer(paths=None):
+    """The catalogue's default embedder while none is installed (else None): what the CLI
+    hint and the Documents dialog offer to download."""
+    if installed_embedder(paths) is not None:
+        return None
+    from app.docs.catalogue import default_embedder_entry
+
+    return default_embedder_entry()
