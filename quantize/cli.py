@@ -54,7 +54,6 @@ def _add_quantize(sub) -> None:
 
 
 def _add_validate(sub) -> None:
-    from .validation.reference_check import DEFAULT_TOKENS
 
     p = sub.add_parser(
         "validate",
@@ -78,21 +77,27 @@ def _add_validate(sub) -> None:
         default=512,
         help="length of the logit comparison with --reference",
     )
-    p.add_argument(
-        "--tokens",
-        type=int,
-        default=DEFAULT_TOKENS,
-        metavar="N",
-        help="with --source: tokens of the forward pass of the original weights (reference "
-        "forward check, default %(default)s); its time grows with N (QwQ-32B: see "
-        "docs/performance.md); 0 skips it",
-    )
+    _add_reference_tokens(p, "with --source: ")
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--json", type=Path, default=None, help="also write the report as JSON here")
     p.add_argument("--max-kl", type=float, default=None, help="override the mean KL limit")
     p.add_argument("--min-top1", type=float, default=None, help="override the top-1 limit (0-1)")
     p.add_argument("--max-ppl-ratio", type=float, default=None, help="override the ratio limit")
     p.set_defaults(run=_run_validate)
+
+
+def _add_reference_tokens(p: argparse.ArgumentParser, when: str = "") -> None:
+    from .validation.reference_check import DEFAULT_TOKENS
+
+    p.add_argument(
+        "--tokens",
+        type=int,
+        default=DEFAULT_TOKENS,
+        metavar="N",
+        help=f"{when}tokens of the forward pass of the original weights (reference forward "
+        "check, default %(default)s); its time grows with N (QwQ-32B: see "
+        "docs/performance.md); 0 skips it",
+    )
 
 
 class _RefuseTokenValue(argparse.Action):
@@ -159,6 +164,7 @@ def _add_all(sub) -> None:
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--imatrix", type=Path, default=None)
     p.add_argument("--estimate-only", action="store_true", help="show the estimate and stop")
+    _add_reference_tokens(p)
     p.set_defaults(run=_run_all)
 
 
@@ -360,7 +366,9 @@ def _run_all(args, reporter: Reporter, cancel: CancelToken) -> int:
     from .pipeline import RunPlan, run_all
 
     work = args.dir or Path(args.repo_id.split("/")[-1] + "-gguf")
-    plan = RunPlan(args.repo_id, work, qtype=args.qtype, outtype=args.outtype)
+    plan = RunPlan(
+        args.repo_id, work, qtype=args.qtype, outtype=args.outtype, reference_tokens=args.tokens
+    )
     result = run_all(
         plan,
         revision=args.revision,

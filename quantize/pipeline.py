@@ -35,7 +35,7 @@ from .quantizer import quantize
 from .reporting import NullReporter, Reporter, download_callback, progress_callback
 from .run_control import CancelToken, RunCancelled, folder_lock, sweep_partials
 from .sizes import format_bytes
-from .validation import validate
+from .validation import DEFAULT_TOKENS, validate
 
 STATE_NAME = "qwq-quantize-state.json"
 SOURCE_FOLDER = "hf"  # the Hugging Face files, inside the work folder
@@ -50,6 +50,8 @@ class RunPlan:
     work_dir: Path
     qtype: str = "Q4_K_M"
     outtype: str = "bf16"
+    # Tokens of the reference forward pass of the original weights in validation (0 skips it).
+    reference_tokens: int = DEFAULT_TOKENS
 
     @property
     def stem(self) -> str:
@@ -296,7 +298,13 @@ class _Run:
     def _validate(self) -> bool:
         plan = self.plan
         with self.cancel.interruptible():  # writes nothing until the report: stops at once
-            report = validate(plan.quantized, plan.source_dir, plan.converted, threads=self.threads)
+            report = validate(
+                plan.quantized,
+                plan.source_dir,
+                plan.converted,
+                reference_tokens=plan.reference_tokens,
+                threads=self.threads,
+            )
         atomic_write_text(plan.report, report.to_json())
         self.reporter.emit(Log(report.to_table()))
         return report.passed
@@ -340,5 +348,5 @@ def _step_outputs(plan: RunPlan, commit: str | None, imatrix) -> dict[str, tuple
     return {
         "convert": (convert_in, plan.converted),
         "quantize": (quant_in, plan.quantized),
-        "validate": (quant_in, plan.report),
+        "validate": ({**quant_in, "reference_tokens": plan.reference_tokens}, plan.report),
     }

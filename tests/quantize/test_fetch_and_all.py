@@ -64,6 +64,15 @@ def test_all_runs_every_step_then_skips_them_offline(hub, tmp_path, quant_repo, 
     assert "fetch     done, skipped" in out
     for step in ("convert", "quantize", "validate"):
         assert f"{step}: done in an earlier run, skipped" in out
+    assert "reference forward" not in report["skipped"]  # it ran, with its default tokens
+
+    # --tokens 0 (no forward pass of the original weights): only validation runs again
+    assert main(["-q", "all", REPO_ID, "--dir", str(work), "--tokens", "0"]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "quantize: done in an earlier run, skipped" in out
+    assert "validate: done in an earlier run" not in out and "SKIP  reference forward" in out
+    report = json.loads((work / "qwq-tiny-q4_k_m.validation.json").read_text())
+    assert "reference forward" in report["skipped"]
 
 
 def test_all_redoes_only_the_missing_steps(hub, tmp_path, quant_repo, capsys):
