@@ -33,6 +33,7 @@ from app.docs import events as ev
 from app.sizes import format_bytes
 from app.ui.common.notices import guarded
 
+from .embedder_offer import EmbedderOffer
 from .manager import DocsManager
 
 DOCUMENT_FILTER = (
@@ -55,9 +56,11 @@ class DocumentsDialog(QDialog):
 
     attachRequested = Signal(str)  # a collection to attach to the open chat
 
-    def __init__(self, manager: DocsManager, parent: QWidget | None = None) -> None:
+    def __init__(self, manager: DocsManager, parent: QWidget | None = None, downloads=None) -> None:
+        """``downloads``: the window's download queue, for the embedding model's offer."""
         super().__init__(parent)
         self.manager = manager
+        self.downloads = downloads
         self.notices = manager.notices
         self.setWindowTitle("Documents")
         self.setAccessibleName("Documents")
@@ -146,7 +149,9 @@ class DocumentsDialog(QDialog):
         splitter.addWidget(right)
         splitter.setSizes([260, 640])
         outer = QVBoxLayout(self)
-        outer.addWidget(splitter)
+        self.embedder_offer = EmbedderOffer(self.downloads, self.manager.paths, self.notices, self)
+        outer.addWidget(self.embedder_offer)
+        outer.addWidget(splitter, 1)
 
     # -- state ------------------------------------------------------------------------------
 

@@ -2,8 +2,9 @@
 
 It makes the ``DocsManager`` (library + indexing lane), gives the chat controller the library
 (turns are grounded in the attached collections), puts the "Documents" button in the chat
-header and the ``SourcePanel`` beside the chat, opens the ``DocumentsDialog``, and turns files
-dropped on the chat into a collection of that chat. The window passes itself; nothing here
+header and the ``SourcePanel`` beside the chat, opens the ``DocumentsDialog`` (given the
+window's download queue, for its embedding-model offer), and turns files dropped on the chat
+into a collection of that chat. The window passes itself; nothing here
 imports the chat package (the objects are used through their public methods and signals).
 """
 
@@ -55,9 +56,11 @@ class DocsFeature(QObject):
     def show_dialog(self) -> DocumentsDialog:
         """Show the Documents dialog (one per window, not modal)."""
         if self.dialog is None:
-            self.dialog = DocumentsDialog(self.manager, self.window)
+            downloads = self.window.model_pages.download_queue()
+            self.dialog = DocumentsDialog(self.manager, self.window, downloads)
             self.dialog.attachRequested.connect(self.attach)
         self.dialog.refresh()
+        self.dialog.embedder_offer.refresh()
         if self.dialog.isVisible():  # behind the window: bring it forward
             self.dialog.raise_()
             self.dialog.activateWindow()

@@ -71,6 +71,11 @@ class DocsManager(QObject):
         self.watch_timer.timeout.connect(self.poll_watch)
         self.watch_timer.start()
 
+    @property
+    def paths(self):
+        """The ``AppPaths`` whose model registry holds the embedder (None: the app's)."""
+        return self._paths
+
     # -- reading (quick; the core answers in milliseconds) -----------------------------------
 
     def names(self) -> list[str]:
